@@ -1,0 +1,71 @@
+// The wire between the browser and the kernel: batched events up, requests with replies.
+
+import type { AnyModel } from "@anywidget/types";
+import type { Answer } from "./rtc/call";
+import type { BrowserMessage, Direction, KernelMessage, RealtimeEvent, RealtimeModel, WireEvent } from "./types";
+
+/** The part of the anywidget model the bridge needs (easy to fake in tests). */
+export type Channel = Pick<AnyModel<RealtimeModel>, "send" | "on" | "off">;
+
+function post(channel: Channel, message: BrowserMessage): void {
+	channel.send(message);
+}
+
+/**
+ * Collects events and sends them to the kernel in batches, each with a sequence number.
+ * Comm messages are ordered, so sequence numbers let the kernel drop re-sent duplicates
+ * and notice gaps.
+ */
+export class EventBatcher {
+	#seq = 0;
+	#pending: WireEvent[] = [];
+	#timer: ReturnType<typeof setTimeout> | null = null;
+
+	constructor(
+		private readonly channel: Channel,
+		private readonly flushMs = 15,
+		private readonly maxBatch = 500,
+	) {}
+
+	push(direction: Direction, event: RealtimeEvent, t: number, callId: string | null): void {
+		this.#pending.push({ seq: this.#seq++, direction, t, call_id: callId, event });
+		if (this.#pending.length >= this.maxBatch) this.flush();
+		else this.#timer ??= setTimeout(() => this.flush(), this.flushMs);
+	}
+
+	flush(): void {
+		if (this.#timer !== null) clearTimeout(this.#timer);
+		this.#timer = null;
+		if (this.#pending.length === 0) return;
+		const events = this.#pending;
+		this.#pending = [];
+		post(this.channel, { kind: "events", events });
+	}
+}
+
+/** Ask the kernel to answer an SDP offer; rejects with the kernel's message or on timeout. */
+export function requestAnswer(channel: Channel, sdp: string, timeoutMs = 30_000): Promise<Answer> {
+	const id = crypto.randomUUID();
+	return new Promise<Answer>((resolve, reject) => {
+		const onMessage = (msg: KernelMessage) => {
+			if (msg.kind !== "answer" || msg.id !== id) return;
+			done();
+			if (msg.error || !msg.sdp) reject(new Error(msg.error || "The kernel returned no SDP answer."));
+			else resolve({ sdp: msg.sdp, callId: msg.call_id ?? null });
+		};
+		const timer = setTimeout(() => {
+			done();
+			reject(
+				new Error(
+					`The kernel did not answer within ${timeoutMs / 1000} s. It may be busy running a cell or stopped; wait for it to be idle, then Connect again.`,
+				),
+			);
+		}, timeoutMs);
+		const done = () => {
+			clearTimeout(timer);
+			channel.off("msg:custom", onMessage);
+		};
+		channel.on("msg:custom", onMessage);
+		post(channel, { kind: "offer", id, sdp });
+	});
+}

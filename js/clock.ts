@@ -1,0 +1,4 @@
+/** Wall-clock time in epoch milliseconds, at sub-millisecond resolution. */
+export function nowMs(): number {
+	return performance.timeOrigin + performance.now();
+}

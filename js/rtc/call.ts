@@ -1,0 +1,144 @@
+// One WebRTC call to a Realtime endpoint: peer connection, microphone, `oai-events` channel.
+// No DOM here: the caller decides how to play the remote stream and how to show state.
+
+import { nowMs } from "../clock";
+import type { Direction, RealtimeEvent } from "../types";
+
+export interface Answer {
+	sdp: string;
+	callId: string | null;
+}
+
+/** Turns the local SDP offer into the remote answer (through the kernel, or directly). */
+export type Exchange = (offerSdp: string) => Promise<Answer>;
+
+export type CallState = "connecting" | "connected" | "closed" | "error";
+
+export interface CallHandlers {
+	onEvent(direction: Direction, event: RealtimeEvent, time: number): void;
+	onState(state: CallState, detail?: string): void;
+	onRemoteStream(stream: MediaStream): void;
+}
+
+export interface CallOptions {
+	/** Capture the microphone (true) or only receive audio (false). */
+	microphone: boolean;
+}
+
+export class Call {
+	callId: string | null = null;
+	#pc: RTCPeerConnection | null = null;
+	#channel: RTCDataChannel | null = null;
+	#mic: MediaStream | null = null;
+	#state: CallState = "connecting";
+
+	constructor(
+		private readonly exchange: Exchange,
+		private readonly handlers: CallHandlers,
+		private readonly options: CallOptions = { microphone: true },
+	) {}
+
+	get state(): CallState {
+		return this.#state;
+	}
+
+	/** Set up the peer connection and wait until the answer is applied. */
+	async connect(): Promise<void> {
+		this.#setState("connecting");
+		try {
+			const pc = new RTCPeerConnection();
+			this.#pc = pc;
+			pc.ontrack = (e) => this.handlers.onRemoteStream(e.streams[0] ?? new MediaStream([e.track]));
+			pc.onconnectionstatechange = () => {
+				if (pc.connectionState === "failed") {
+					this.#fail("The network path to the server failed (ICE/DTLS). Check firewalls and try again.");
+				}
+			};
+			await this.#addAudio(pc);
+			this.#openChannel(pc);
+			const offer = await pc.createOffer();
+			await pc.setLocalDescription(offer);
+			const answer = await this.exchange(offer.sdp ?? "");
+			if (this.#state !== "connecting") return; // hung up while waiting
+			this.callId = answer.callId;
+			await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
+		} catch (err) {
+			this.#fail(err instanceof Error ? err.message : String(err));
+		}
+	}
+
+	/** Send one client event; it is reported through `onEvent` as sent. */
+	send(event: RealtimeEvent): void {
+		const channel = this.#channel;
+		if (channel?.readyState !== "open") {
+			throw new Error(`Cannot send '${event.type}': the call is not connected.`);
+		}
+		channel.send(JSON.stringify(event));
+		this.handlers.onEvent("client", event, nowMs());
+	}
+
+	/** End the call and release the microphone. Safe to call more than once. */
+	close(): void {
+		this.#teardown();
+		if (this.#state !== "error") this.#setState("closed");
+	}
+
+	async #addAudio(pc: RTCPeerConnection): Promise<void> {
+		if (!this.options.microphone) {
+			pc.addTransceiver("audio", { direction: "recvonly" });
+			return;
+		}
+		try {
+			this.#mic = await navigator.mediaDevices.getUserMedia({ audio: true });
+		} catch (err) {
+			const name = err instanceof DOMException ? err.name : "";
+			if (name === "NotAllowedError") {
+				throw new Error(
+					"Microphone access was denied. Allow the microphone for this page (the icon in the address bar), then Connect again.",
+				);
+			}
+			throw new Error(`No microphone could be opened (${String(err)}). Plug one in or check the browser's settings.`);
+		}
+		for (const track of this.#mic.getAudioTracks()) pc.addTrack(track, this.#mic);
+	}
+
+	#openChannel(pc: RTCPeerConnection): void {
+		const channel = pc.createDataChannel("oai-events");
+		this.#channel = channel;
+		channel.onopen = () => this.#setState("connected");
+		channel.onclose = () => {
+			if (this.#state === "connected") this.close();
+		};
+		channel.onmessage = (e: MessageEvent<string>) => {
+			const time = nowMs();
+			let event: RealtimeEvent;
+			try {
+				event = JSON.parse(e.data) as RealtimeEvent;
+			} catch {
+				// Keep what arrived: nothing is dropped, even a malformed message.
+				event = { type: "rt_widget.malformed_event", data: String(e.data) };
+			}
+			this.handlers.onEvent("server", event, time);
+		};
+	}
+
+	#fail(message: string): void {
+		if (this.#state === "closed" || this.#state === "error") return;
+		this.#teardown();
+		this.#setState("error", message);
+	}
+
+	#teardown(): void {
+		this.#channel?.close();
+		this.#pc?.close();
+		for (const track of this.#mic?.getTracks() ?? []) track.stop();
+		this.#channel = null;
+		this.#pc = null;
+		this.#mic = null;
+	}
+
+	#setState(state: CallState, detail?: string): void {
+		this.#state = state;
+		this.handlers.onState(state, detail);
+	}
+}

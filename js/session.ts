@@ -1,0 +1,78 @@
+// The model-level controller: one call at a time per widget, shared by all of its views.
+
+import type { AnyModel } from "@anywidget/types";
+import { EventBatcher, requestAnswer } from "./bridge";
+import { Call, type CallState } from "./rtc/call";
+import type { KernelMessage, RealtimeEvent, RealtimeModel, Status } from "./types";
+
+export class Session {
+	readonly #batcher: EventBatcher;
+	readonly #audio: HTMLAudioElement;
+	#call: Call | null = null;
+
+	constructor(private readonly model: AnyModel<RealtimeModel>) {
+		this.#batcher = new EventBatcher(model);
+		this.#audio = new Audio();
+		this.#audio.autoplay = true;
+		model.on("msg:custom", this.#onKernelMessage);
+	}
+
+	get active(): boolean {
+		const state = this.#call?.state;
+		return state === "connecting" || state === "connected";
+	}
+
+	async connect(): Promise<void> {
+		if (this.active) return;
+		const call = new Call((sdp) => requestAnswer(this.model, sdp), {
+			onEvent: (direction, event, time) => this.#batcher.push(direction, event, time, call.callId),
+			onState: (state, detail) => this.#onState(call, state, detail),
+			onRemoteStream: (stream) => {
+				this.#audio.srcObject = stream;
+			},
+		});
+		this.#call = call;
+		await call.connect();
+	}
+
+	hangup(): void {
+		this.#call?.close();
+	}
+
+	dispose(): void {
+		this.model.off("msg:custom", this.#onKernelMessage);
+		this.hangup();
+		this.#batcher.flush();
+		this.#audio.srcObject = null;
+	}
+
+	#onState(call: Call, state: CallState, detail?: string): void {
+		if (call !== this.#call) return; // a previous call finishing late
+		this.#batcher.flush();
+		this.#setStatus(state, state === "error" ? (detail ?? "Unknown error") : "");
+		if (state === "connecting") this.model.set("call_id", "");
+		if (call.callId) this.model.set("call_id", call.callId);
+		this.model.save_changes();
+	}
+
+	#setStatus(status: Status, error: string): void {
+		this.model.set("status", status);
+		this.model.set("error", error);
+	}
+
+	#onKernelMessage = (msg: KernelMessage): void => {
+		if (msg.kind === "connect") void this.connect();
+		else if (msg.kind === "hangup") this.hangup();
+		else if (msg.kind === "send") this.#sendFromKernel(msg.event);
+	};
+
+	#sendFromKernel(event: RealtimeEvent): void {
+		try {
+			if (!this.#call) throw new Error(`Cannot send '${event.type}': press Connect first.`);
+			this.#call.send(event);
+		} catch (err) {
+			this.model.set("error", err instanceof Error ? err.message : String(err));
+			this.model.save_changes();
+		}
+	}
+}

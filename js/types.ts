@@ -1,0 +1,37 @@
+// Shapes shared by the front end. `RealtimeModel` mirrors the synced traits of
+// rt_widget/_widget.py:Realtime; keep the two in step.
+
+export type Status = "idle" | "connecting" | "connected" | "closed" | "error";
+
+export interface RealtimeModel {
+	status: Status;
+	error: string;
+	call_id: string;
+	provider_name: string;
+	_widget_id: string;
+}
+
+/** One Realtime API event as it travels on the data channel. */
+export type RealtimeEvent = { type: string } & Record<string, unknown>;
+
+export type Direction = "server" | "client";
+
+/** An event on its way to the kernel (see Realtime._on_events). */
+export interface WireEvent {
+	seq: number;
+	direction: Direction;
+	/** Browser receive (or send) time, Unix epoch milliseconds. */
+	t: number;
+	call_id: string | null;
+	event: RealtimeEvent;
+}
+
+/** Messages from the kernel (Realtime.send in Python). */
+export type KernelMessage =
+	| { kind: "answer"; id: string; sdp?: string; call_id?: string | null; error?: string }
+	| { kind: "connect" }
+	| { kind: "hangup" }
+	| { kind: "send"; event: RealtimeEvent };
+
+/** Messages to the kernel (Realtime._on_message in Python). */
+export type BrowserMessage = { kind: "offer"; id: string; sdp: string } | { kind: "events"; events: WireEvent[] };

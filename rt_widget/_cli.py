@@ -1,0 +1,55 @@
+"""The ``rt-widget`` console command."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+
+DEFAULT_KEY = "sk-emulator-local"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``rt-widget``."""
+    parser = argparse.ArgumentParser(prog="rt-widget", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    emu = commands.add_parser(
+        "emulator",
+        help="run the local Realtime API emulator",
+        description="Serve the local Realtime API emulator until interrupted (Ctrl+C).",
+    )
+    emu.add_argument("--host", default="127.0.0.1", help="interface to bind (default: loopback)")
+    emu.add_argument("--port", type=int, default=8765, help="TCP port (0 picks a free one)")
+    emu.add_argument(
+        "--api-key",
+        default=DEFAULT_KEY,
+        help=f"the standard key clients must send (default: {DEFAULT_KEY}, a well-known "
+        "local-only value; choose your own when others share the machine)",
+    )
+    args = parser.parse_args(argv)
+    return _run_emulator(args.host, args.port, args.api_key)
+
+
+def _run_emulator(host: str, port: int, api_key: str) -> int:
+    from .emulator import Emulator
+
+    try:
+        server = Emulator(host=host, port=port, api_key=api_key)
+    except OSError as exc:
+        print(f"rt-widget: cannot listen on {host}:{port}: {exc.strerror}.", file=sys.stderr)
+        print("Pick another --port, or 0 for a free one.", file=sys.stderr)
+        return 2
+    print(f"Realtime emulator listening on {server.base_url} (Ctrl+C stops it)", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Install everything the tests need, then run lint, type checks, JS tests and pytest.
+# Extra arguments go to pytest (e.g. -k emulator, -x).
+source "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
+
+apt_install chromium iproute2 util-linux
+build_frontend
+python_env test
+
+step "Building the sdist and the wheel (dist/), and a wheelhouse of their dependencies"
+rm -rf dist
+"$PY" -m build --sdist --wheel --outdir dist . >/dev/null
+"$PY" -m pip wheel --quiet --wheel-dir .cache/wheelhouse dist/*.whl
+
+step "Lint and types: ruff, mypy, biome, tsc"
+"$VENV/bin/ruff" check .
+"$VENV/bin/ruff" format --check .
+"$VENV/bin/mypy"
+npx biome ci .
+npm run --silent typecheck
+
+step "JS unit tests (vitest)"
+npx vitest run
+
+step "pytest"
+# Browser tests must only talk to loopback: run pytest in a private network namespace that
+# has nothing but `lo`. Where that is not allowed (no root), run it on the host network.
+if unshare -n true 2>/dev/null; then
+  exec unshare -n bash -c 'ip link set lo up && exec "$0" -m pytest "$@"' "$PY" "$@"
+else
+  echo "(unshare -n not permitted here: running pytest on the host network)"
+  exec "$PY" -m pytest "$@"
+fi

@@ -1,0 +1,66 @@
+"""A minimal WebRTC client (aiortc) for tests that need a real peer but no browser."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+
+from rt_widget._loop import BackgroundLoop
+from rt_widget.emulator import _loopback
+
+
+class RtcClient:
+    """Offers like a browser would (audio + ``oai-events``) and collects server events."""
+
+    def __init__(self) -> None:
+        self._loop = BackgroundLoop("test-rtc-client")
+        self.events: list[dict[str, Any]] = []
+        self._pc: RTCPeerConnection | None = None
+        self._loop.run(self._setup())
+
+    async def _setup(self) -> None:
+        _loopback.restrict_current_thread()
+        self._pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self._pc.addTransceiver("audio", direction="recvonly")
+        channel = self._pc.createDataChannel("oai-events")
+        channel.on("message", lambda m: self.events.append(json.loads(m)))
+
+    def offer(self) -> str:
+        """Create the SDP offer (aiortc gathers candidates before returning it)."""
+
+        async def make() -> str:
+            assert self._pc is not None
+            await self._pc.setLocalDescription(await self._pc.createOffer())
+            return str(self._pc.localDescription.sdp)
+
+        return self._loop.run(make(), timeout=10)
+
+    def accept(self, answer_sdp: str) -> None:
+        """Apply the server's SDP answer."""
+        assert self._pc is not None
+        desc = RTCSessionDescription(answer_sdp, "answer")
+        self._loop.run(self._pc.setRemoteDescription(desc), timeout=10)
+
+    def wait_for(self, type_: str, timeout: float = 10) -> dict[str, Any]:
+        """Wait for the first server event of ``type_``."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for event in list(self.events):
+                if event.get("type") == type_:
+                    return event
+            time.sleep(0.02)
+        seen = [e.get("type") for e in self.events]
+        raise AssertionError(f"no {type_!r} within {timeout} s; saw {seen}")
+
+    def close(self) -> None:
+        if self._pc is not None:
+            self._loop.run(self._pc.close(), timeout=10)
+        self._loop.close()
+
+    @staticmethod
+    async def sleep(seconds: float) -> None:
+        await asyncio.sleep(seconds)

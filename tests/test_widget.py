@@ -1,0 +1,127 @@
+"""Realtime's message handling, with the kernel side of the comm captured."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+
+import rt_widget as rt
+from rt_widget.providers import CallAnswer, ConnectError, Local, Provider
+
+
+class Captured:
+    """Collects what the widget sends to the browser."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict[str, Any]] = []
+        self.arrived = threading.Event()
+
+    def __call__(self, content: dict[str, Any], buffers: Any = None) -> None:
+        self.messages.append(content)
+        self.arrived.set()
+
+    def wait(self, timeout: float = 15) -> dict[str, Any]:
+        assert self.arrived.wait(timeout), "the widget sent nothing"
+        return self.messages[-1]
+
+
+@pytest.fixture
+def sent(monkeypatch) -> Captured:
+    captured = Captured()
+    monkeypatch.setattr(rt.Realtime, "send", lambda self, content, buffers=None: captured(content))
+    return captured
+
+
+def browser_says(widget: rt.Realtime, msg: dict[str, Any]) -> None:
+    widget._on_message(widget, msg, [])
+
+
+def test_offer_is_answered_through_the_provider(emulator, rtc_client, sent):
+    widget = rt.Realtime(provider=Local(emulator), instructions="Be brief.", voice="marin")
+    browser_says(widget, {"kind": "offer", "id": "req-1", "sdp": rtc_client.offer()})
+
+    reply = sent.wait()
+    assert reply["kind"] == "answer" and reply["id"] == "req-1"
+    assert reply["call_id"].startswith("rtc_")
+    assert widget.call_id == reply["call_id"]
+    rtc_client.accept(reply["sdp"])
+    session = rtc_client.wait_for("session.created")["session"]
+    assert session["instructions"] == "Be brief."
+    assert session["audio"]["output"]["voice"] == "marin"
+
+
+class Refusing(Provider):
+    name = "refusing"
+
+    async def create_call(self, offer_sdp: str, session: dict[str, Any]) -> CallAnswer:
+        raise ConnectError("Creating the call failed with HTTP 401: bad key. Check the API key.")
+
+
+class Crashing(Provider):
+    async def create_call(self, offer_sdp: str, session: dict[str, Any]) -> CallAnswer:
+        raise RuntimeError("boom")
+
+
+def test_provider_errors_go_back_to_the_browser(sent):
+    widget = rt.Realtime(provider=Refusing())
+    browser_says(widget, {"kind": "offer", "id": "r", "sdp": "v=0"})
+    reply = sent.wait()
+    assert reply == {
+        "kind": "answer",
+        "id": "r",
+        "error": "Creating the call failed with HTTP 401: bad key. Check the API key.",
+    }
+
+
+def test_unexpected_failures_are_reported_not_swallowed(sent):
+    widget = rt.Realtime(provider=Crashing())
+    browser_says(widget, {"kind": "offer", "id": "r", "sdp": "v=0"})
+    assert sent.wait()["error"] == "Unexpected RuntimeError while creating the call: boom"
+
+
+def wire(seq: int, type_: str, direction: str = "server") -> dict[str, Any]:
+    return {"seq": seq, "direction": direction, "t": 1_700_000_000_000 + seq, "call_id": "rtc_1",
+            "event": {"type": type_}}
+
+
+def test_event_batches_land_in_order_without_duplicates():
+    widget = rt.Realtime(provider=Local())
+    browser_says(widget, {"kind": "events", "events": [wire(0, "session.created"), wire(1, "a")]})
+    browser_says(widget, {"kind": "events", "events": [wire(1, "a"), wire(2, "b", "client")]})
+
+    assert widget.events.types == ["session.created", "a", "b"]
+    records = list(widget.events)
+    assert [r["seq"] for r in records] == [0, 1, 2]
+    assert records[2]["direction"] == "client"
+    assert records[0]["call_id"] == "rtc_1"
+    assert records[0]["t_browser"] == pytest.approx(1_700_000_000.0)
+    assert records[0]["t_kernel"] == pytest.approx(time.time(), abs=60)
+    assert list(widget.events.df.columns)[:4] == ["seq", "call_id", "direction", "type"]
+
+
+def test_commands_reach_the_browser(sent):
+    widget = rt.Realtime(provider=Local())
+    widget.connect()
+    widget.send_event({"type": "response.create"})
+    widget.hangup()
+    assert sent.messages == [
+        {"kind": "connect"},
+        {"kind": "send", "event": {"type": "response.create"}},
+        {"kind": "hangup"},
+    ]
+
+
+def test_send_event_rejects_non_events():
+    widget = rt.Realtime(provider=Local())
+    with pytest.raises(TypeError, match="a dict with a 'type' string"):
+        widget.send_event({"no_type": 1})
+
+
+def test_no_secret_in_synced_state(emulator):
+    widget = rt.Realtime(provider=Local(emulator))
+    state = widget.get_state()
+    assert emulator.api_key not in repr(state)
+    assert state["provider_name"] == "emulator"
