@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import sys
 import threading
@@ -43,10 +44,8 @@ def _run_emulator(host: str, port: int, api_key: str) -> int:
     print(f"Realtime emulator listening on {server.base_url} (Ctrl+C stops it)", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
-    except KeyboardInterrupt:
-        pass
     server.stop()
     return 0
 

@@ -57,7 +57,7 @@ _io_lock = threading.Lock()
 
 def io_loop() -> BackgroundLoop:
     """The process-wide loop used for the kernel's own network calls."""
-    global _io_loop  # noqa: PLW0603 - one shared loop per process, created on first use
+    global _io_loop
     with _io_lock:
         if _io_loop is None:
             _io_loop = BackgroundLoop("rt-widget-io")

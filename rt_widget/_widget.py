@@ -18,7 +18,7 @@ from .providers import CallAnswer, ConnectError, Provider
 _STATIC = pathlib.Path(__file__).parent / "static"
 
 
-class Realtime(anywidget.AnyWidget):  # type: ignore[misc]  # anywidget is untyped
+class Realtime(anywidget.AnyWidget):
     """A realtime voice session: display it, press Connect, talk.
 
     The kernel holds the key and answers the browser's WebRTC offer through the provider;
@@ -35,6 +35,7 @@ class Realtime(anywidget.AnyWidget):  # type: ignore[misc]  # anywidget is untyp
     provider:
         ``"openai"``, ``"emulator"`` or a :class:`~rt_widget.providers.Provider`. By default:
         OpenAI when ``OPENAI_API_KEY`` is set, otherwise the embedded emulator.
+
     """
 
     _esm = _STATIC / "widget.js"
@@ -102,15 +103,13 @@ class Realtime(anywidget.AnyWidget):  # type: ignore[misc]  # anywidget is untyp
         future = io_loop().submit(self.provider.create_call(sdp, self.session))
         future.add_done_callback(lambda f: self._reply_answer(request_id, f))
 
-    def _reply_answer(
-        self, request_id: str, future: concurrent.futures.Future[CallAnswer]
-    ) -> None:
+    def _reply_answer(self, request_id: str, future: concurrent.futures.Future[CallAnswer]) -> None:
         try:
             answer = future.result()
         except ConnectError as exc:
             self.send({"kind": "answer", "id": request_id, "error": str(exc)})
             return
-        except Exception as exc:  # noqa: BLE001 - any failure must reach the user, not hang
+        except Exception as exc:
             message = f"Unexpected {type(exc).__name__} while creating the call: {exc}"
             self.send({"kind": "answer", "id": request_id, "error": message})
             return
@@ -122,6 +121,7 @@ class Realtime(anywidget.AnyWidget):  # type: ignore[misc]  # anywidget is untyp
     def _on_events(self, batch: list[dict[str, Any]]) -> None:
         for item in batch:
             seq = int(item["seq"])
+            t_browser = item.get("t")
             if seq < self._next_seq:
                 continue  # a re-sent batch: already logged
             self._next_seq = seq + 1
@@ -130,5 +130,5 @@ class Realtime(anywidget.AnyWidget):  # type: ignore[misc]  # anywidget is untyp
                 direction="client" if item.get("direction") == "client" else "server",
                 seq=seq,
                 call_id=item.get("call_id") or None,
-                t_browser=item.get("t") / 1000 if item.get("t") is not None else None,
+                t_browser=t_browser / 1000 if t_browser is not None else None,
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -29,7 +30,8 @@ def test_unified_call_returns_201_answer_and_location(emulator, rtc_client):
     assert response.headers["location"].startswith("/v1/realtime/calls/rtc_")
     answer = response.text
     assert answer.startswith("v=0")
-    assert "a=candidate:" in answer and " 127.0.0.1 " in answer
+    assert "a=candidate:" in answer
+    assert " 127.0.0.1 " in answer
     assert "stun" not in answer.lower()
 
 
@@ -52,7 +54,13 @@ def test_session_part_configures_the_call(emulator, rtc_client):
         "sdp": (None, rtc_client.offer(), "application/sdp"),
         "session": (
             None,
-            '{"type": "realtime", "instructions": "Be brief.", "audio": {"output": {"voice": "marin"}}}',
+            json.dumps(
+                {
+                    "type": "realtime",
+                    "instructions": "Be brief.",
+                    "audio": {"output": {"voice": "marin"}},
+                }
+            ),
             "application/json",
         ),
     }
@@ -161,4 +169,5 @@ def test_cli_help_describes_the_emulator_command():
         text=True,
         check=True,
     )
-    assert "--port" in result.stdout and "--host" in result.stdout
+    assert "--port" in result.stdout
+    assert "--host" in result.stdout

@@ -19,7 +19,8 @@ def test_openai_provider_relays_offer_to_the_calls_endpoint(emulator, rtc_client
     answer = asyncio.run(provider.create_call(rtc_client.offer(), SESSION))
 
     assert answer.sdp.startswith("v=0")
-    assert answer.call_id is not None and answer.call_id.startswith("rtc_")
+    assert answer.call_id is not None
+    assert answer.call_id.startswith("rtc_")
     rtc_client.accept(answer.sdp)
     assert rtc_client.wait_for("session.created")["session"]["model"] == "gpt-realtime"
 

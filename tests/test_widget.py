@@ -44,7 +44,8 @@ def test_offer_is_answered_through_the_provider(emulator, rtc_client, sent):
     browser_says(widget, {"kind": "offer", "id": "req-1", "sdp": rtc_client.offer()})
 
     reply = sent.wait()
-    assert reply["kind"] == "answer" and reply["id"] == "req-1"
+    assert reply["kind"] == "answer"
+    assert reply["id"] == "req-1"
     assert reply["call_id"].startswith("rtc_")
     assert widget.call_id == reply["call_id"]
     rtc_client.accept(reply["sdp"])
@@ -83,8 +84,13 @@ def test_unexpected_failures_are_reported_not_swallowed(sent):
 
 
 def wire(seq: int, type_: str, direction: str = "server") -> dict[str, Any]:
-    return {"seq": seq, "direction": direction, "t": 1_700_000_000_000 + seq, "call_id": "rtc_1",
-            "event": {"type": type_}}
+    return {
+        "seq": seq,
+        "direction": direction,
+        "t": 1_700_000_000_000 + seq,
+        "call_id": "rtc_1",
+        "event": {"type": type_},
+    }
 
 
 def test_event_batches_land_in_order_without_duplicates():

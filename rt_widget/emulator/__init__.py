@@ -38,6 +38,7 @@ class Emulator:
     >>> with Emulator() as emu:          # doctest: +SKIP
     ...     print(emu.base_url)
     http://127.0.0.1:54321/v1
+
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, api_key: str | None = None):

@@ -32,6 +32,7 @@ class Call:
         The ``rtc_...`` id returned in the ``Location`` header.
     session:
         The session config the call was created with (GA request shape), or ``None``.
+
     """
 
     def __init__(self, call_id: str, session: dict[str, Any] | None = None) -> None:

@@ -79,8 +79,9 @@ class EmulatorApp:
             return invalid_api_key()
         call = self.calls.pop(request.match_info["call_id"], None)
         if call is None:
-            return error_response(404, "No session found for the provided call_id",
-                                  code="call_id_not_found")
+            return error_response(
+                404, "No session found for the provided call_id", code="call_id_not_found"
+            )
         await call.close()
         return web.Response(status=200)
 
@@ -103,8 +104,12 @@ async def _read_offer(request: web.Request) -> tuple[str, dict[str, Any] | None]
     form = await request.post()
     sdp, session = _text(form.get("sdp")), _text(form.get("session"))
     if not sdp or not sdp.strip():
-        return error_response(400, "Missing required parameter: 'sdp'.",
-                              code="missing_required_parameter", param="sdp")
+        return error_response(
+            400,
+            "Missing required parameter: 'sdp'.",
+            code="missing_required_parameter",
+            param="sdp",
+        )
     if session is None:
         return sdp, None
     try:

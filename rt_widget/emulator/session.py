@@ -10,8 +10,7 @@ from .ids import new_id
 
 DEFAULT_MODEL = "gpt-realtime"
 DEFAULT_INSTRUCTIONS = (
-    "You are a friendly assistant running on the rt-widget local emulator. "
-    "Keep your answers short."
+    "You are a friendly assistant running on the rt-widget local emulator. Keep your answers short."
 )
 SESSION_LIFETIME_S = 60 * 60  # the service's hard cap on a session
 

@@ -16,7 +16,7 @@ _shared_lock = threading.Lock()
 
 def shared_emulator() -> Emulator:
     """The process-wide emulator, started on first use and stopped at exit."""
-    global _shared  # noqa: PLW0603 - one embedded server per kernel
+    global _shared
     with _shared_lock:
         if _shared is None or not _shared.running:
             _shared = Emulator()
@@ -31,6 +31,7 @@ class Local(Provider):
     ----------
     emulator:
         A running emulator. By default one is started in this process on first connect.
+
     """
 
     name = "emulator"

@@ -27,6 +27,7 @@ class OpenAI(Provider):
     base_url:
         REST base, for gateways and proxies. Defaults to ``$OPENAI_BASE_URL`` or
         ``https://api.openai.com/v1``.
+
     """
 
     name = "openai"
@@ -37,7 +38,7 @@ class OpenAI(Provider):
             msg = "No OpenAI API key: pass api_key=... or set OPENAI_API_KEY."
             raise ValueError(msg)
         self._api_key = key
-        self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL)
+        self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
         self.base_url = self.base_url.rstrip("/")
 
     async def create_call(self, offer_sdp: str, session: dict[str, Any]) -> CallAnswer:

@@ -1,0 +1,81 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { EventBatcher, requestAnswer } from "./bridge";
+import { FakeChannel } from "./testing";
+import type { WireEvent } from "./types";
+
+function sentEvents(channel: FakeChannel): WireEvent[] {
+	return channel.sent.flatMap((m) => (m.kind === "events" ? m.events : []));
+}
+
+describe("EventBatcher", () => {
+	beforeEach(() => vi.useFakeTimers());
+	afterEach(() => vi.useRealTimers());
+
+	it("sends events in one batch after the flush delay, numbered in order", () => {
+		const channel = new FakeChannel();
+		const batcher = new EventBatcher(channel, 15, 100);
+		batcher.push("server", { type: "session.created" }, 1, "rtc_1");
+		batcher.push("client", { type: "response.create" }, 2, "rtc_1");
+		expect(channel.sent).toHaveLength(0);
+
+		vi.advanceTimersByTime(15);
+
+		expect(channel.sent).toHaveLength(1);
+		expect(sentEvents(channel)).toEqual([
+			{ seq: 0, direction: "server", t: 1, call_id: "rtc_1", event: { type: "session.created" } },
+			{ seq: 1, direction: "client", t: 2, call_id: "rtc_1", event: { type: "response.create" } },
+		]);
+	});
+
+	it("flushes at once when a batch is full, and never loses or reorders a burst", () => {
+		const channel = new FakeChannel();
+		const batcher = new EventBatcher(channel, 15, 100);
+		for (let i = 0; i < 1050; i++) batcher.push("server", { type: "x", i }, i, null);
+		expect(channel.sent).toHaveLength(10);
+		batcher.flush();
+		const seqs = sentEvents(channel).map((e) => e.seq);
+		expect(seqs).toEqual(Array.from({ length: 1050 }, (_, i) => i));
+		expect(channel.sent.length).toBe(11);
+	});
+
+	it("flush with nothing pending sends nothing", () => {
+		const channel = new FakeChannel();
+		new EventBatcher(channel).flush();
+		expect(channel.sent).toEqual([]);
+	});
+});
+
+describe("requestAnswer", () => {
+	it("resolves with the kernel's answer for its own request id", async () => {
+		const channel = new FakeChannel();
+		const pending = requestAnswer(channel, "v=0 offer");
+		const offer = channel.sent[0];
+		if (offer?.kind !== "offer") throw new Error("no offer sent");
+		expect(offer.sdp).toBe("v=0 offer");
+
+		channel.emit({ kind: "answer", id: "someone-else", sdp: "wrong" });
+		channel.emit({ kind: "answer", id: offer.id, sdp: "v=0 answer", call_id: "rtc_9" });
+
+		await expect(pending).resolves.toEqual({ sdp: "v=0 answer", callId: "rtc_9" });
+		expect(channel.listenerCount).toBe(0);
+	});
+
+	it("rejects with the kernel's error message", async () => {
+		const channel = new FakeChannel();
+		const pending = requestAnswer(channel, "v=0");
+		const offer = channel.sent[0];
+		if (offer?.kind !== "offer") throw new Error("no offer sent");
+		channel.emit({ kind: "answer", id: offer.id, error: "HTTP 401: check the API key." });
+		await expect(pending).rejects.toThrow("HTTP 401: check the API key.");
+	});
+
+	it("rejects with advice when the kernel never answers", async () => {
+		vi.useFakeTimers();
+		const channel = new FakeChannel();
+		const pending = requestAnswer(channel, "v=0", 1000);
+		vi.advanceTimersByTime(1000);
+		await expect(pending).rejects.toThrow(/did not answer within 1 s.*busy running a cell/);
+		expect(channel.listenerCount).toBe(0);
+		vi.useRealTimers();
+	});
+});

@@ -1,0 +1,32 @@
+// Test helpers: a fake of the anywidget model's messaging surface.
+
+import type { Channel } from "./bridge";
+import type { BrowserMessage, KernelMessage } from "./types";
+
+type Listener = (msg: KernelMessage) => void;
+
+export class FakeChannel implements Channel {
+	sent: BrowserMessage[] = [];
+	#listeners = new Set<Listener>();
+
+	send = (msg: unknown): void => {
+		this.sent.push(msg as BrowserMessage);
+	};
+
+	on = ((_name: string, listener: Listener) => {
+		this.#listeners.add(listener);
+	}) as Channel["on"];
+
+	off = ((_name?: string | null, listener?: Listener | null) => {
+		if (listener) this.#listeners.delete(listener);
+	}) as Channel["off"];
+
+	get listenerCount(): number {
+		return this.#listeners.size;
+	}
+
+	/** Deliver a message as if the kernel had sent it. */
+	emit(msg: KernelMessage): void {
+		for (const listener of [...this.#listeners]) listener(msg);
+	}
+}

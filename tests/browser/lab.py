@@ -1,0 +1,170 @@
+"""Helpers for tests that drive a real JupyterLab: the server, and a probe into its kernels."""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from jupyter_client import BlockingKernelClient
+
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+
+# JupyterLab settings that keep the page quiet and offline (no news or update checks).
+LAB_SETTINGS = {
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+        "fetchNews": "false",
+        "checkForUpdates": False,
+    },
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class LabServer:
+    url: str
+    token: str
+    root: Path
+    runtime_dir: Path
+    log: Path
+
+    def api(self, path: str) -> Any:
+        response = httpx.get(f"{self.url}{path}", params={"token": self.token}, timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def notebook_url(self, name: str) -> str:
+        return f"{self.url}/lab/tree/{name}?token={self.token}"
+
+    def kernel_for(self, notebook: str, timeout: float = 60) -> KernelProbe:
+        """A probe into the kernel of the session that has ``notebook`` open."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for session in self.api("/api/sessions"):
+                if session["path"].endswith(notebook) and session.get("kernel"):
+                    conn = self.runtime_dir / f"kernel-{session['kernel']['id']}.json"
+                    if conn.exists():
+                        return KernelProbe(conn)
+            time.sleep(0.2)
+        msg = f"no kernel for {notebook} within {timeout} s"
+        raise AssertionError(msg)
+
+
+class KernelProbe:
+    """Evaluates expressions in a running kernel through a second client.
+
+    ``user_expressions`` run without output, so the notebook shows nothing of it.
+    """
+
+    def __init__(self, connection_file: Path) -> None:
+        self.client = BlockingKernelClient(connection_file=str(connection_file))
+        self.client.load_connection_file()
+        self.client.start_channels()
+        self.client.wait_for_ready(timeout=30)
+
+    def eval(self, expr: str, timeout: float = 30) -> Any:
+        """The value of ``expr`` in the kernel, passed back as JSON."""
+        msg_id = self.client.execute(
+            "", silent=True, user_expressions={"v": f"__import__('json').dumps({expr})"}
+        )
+        reply = self.client.get_shell_msg(timeout=timeout)
+        while reply["parent_header"].get("msg_id") != msg_id:
+            reply = self.client.get_shell_msg(timeout=timeout)
+        result = reply["content"]["user_expressions"]["v"]
+        if result["status"] != "ok":
+            msg = f"{expr!r} failed in the kernel: {result.get('ename')}: {result.get('evalue')}"
+            raise AssertionError(msg)
+        # text/plain is the repr of the JSON string.
+        return json.loads(ast.literal_eval(result["data"]["text/plain"]))
+
+    def wait_until(self, expr: str, timeout: float = 30, interval: float = 0.25) -> Any:
+        """Poll ``expr`` until it is truthy; return its value."""
+        deadline = time.monotonic() + timeout
+        value = None
+        while time.monotonic() < deadline:
+            value = self.eval(expr)
+            if value:
+                return value
+            time.sleep(interval)
+        msg = f"{expr!r} stayed falsy for {timeout} s (last value: {value!r})"
+        raise AssertionError(msg)
+
+    def close(self) -> None:
+        self.client.stop_channels()
+
+
+@contextlib.contextmanager
+def jupyter_lab(workdir: Path) -> Iterator[LabServer]:
+    """Run JupyterLab on loopback, serving a copy of ``notebooks/``, with isolated config."""
+    root = workdir / "root"
+    shutil.copytree(NOTEBOOKS, root / "notebooks")
+    dirs = {name: workdir / name for name in ("config", "data", "runtime", "ipython", "settings")}
+    for path in dirs.values():
+        path.mkdir(parents=True, exist_ok=True)
+    for rel, value in LAB_SETTINGS.items():
+        target = dirs["settings"] / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(value))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "AZURE_"))}
+    env.update(
+        JUPYTER_CONFIG_DIR=str(dirs["config"]),
+        JUPYTER_DATA_DIR=str(dirs["data"]),
+        JUPYTER_RUNTIME_DIR=str(dirs["runtime"]),
+        IPYTHONDIR=str(dirs["ipython"]),
+        JUPYTERLAB_SETTINGS_DIR=str(dirs["settings"]),
+        JUPYTERLAB_WORKSPACES_DIR=str(workdir / "workspaces"),
+        JUPYTER_PLATFORM_DIRS="1",
+    )
+    port, token = free_port(), secrets.token_hex(16)
+    log = workdir / "jupyter.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root",
+                f"--port={port}", "--ServerApp.ip=127.0.0.1",
+                f"--IdentityProvider.token={token}", "--LabApp.expose_app_in_browser=True",
+                f"--ServerApp.root_dir={root}",
+            ],
+            env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    server = LabServer(f"http://127.0.0.1:{port}", token, root, dirs["runtime"], log)
+    try:
+        _wait_for_server(server, proc)
+        yield server
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _wait_for_server(server: LabServer, proc: subprocess.Popen[bytes], timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            msg = f"JupyterLab exited early:\n{server.log.read_text()[-3000:]}"
+            raise RuntimeError(msg)
+        with contextlib.suppress(httpx.HTTPError):
+            server.api("/api/status")
+            return
+        time.sleep(0.3)
+    msg = f"JupyterLab did not start within {timeout} s:\n{server.log.read_text()[-3000:]}"
+    raise RuntimeError(msg)
