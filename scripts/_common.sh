@@ -27,8 +27,11 @@ apt_install() {
 
 build_frontend() {
   command -v npm >/dev/null || { echo "Node.js 20+ and npm are needed to build the widget." >&2; exit 1; }
-  step "Installing JS dependencies (npm ci)"
-  npm ci --no-audit --no-fund --loglevel=error
+  step "Installing JS dependencies (locked versions from package-lock.json)"
+  # Not `npm ci`: the registry mirror here carries only Linux builds of the per-platform
+  # optional packages (esbuild, biome), so the lockfile cannot list the others and `npm ci`
+  # refuses it. `npm install` still installs exactly the locked versions.
+  npm install --no-audit --no-fund --loglevel=error
   step "Building the widget (esbuild -> rt_widget/static/)"
   npm run --silent build
 }
