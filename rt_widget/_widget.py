@@ -114,9 +114,7 @@ class Realtime(anywidget.AnyWidget):
             self.send({"kind": "answer", "id": request_id, "error": message})
             return
         self.call_id = answer.call_id or ""
-        self.send(
-            {"kind": "answer", "id": request_id, "sdp": answer.sdp, "call_id": answer.call_id}
-        )
+        self.send({"kind": "answer", "id": request_id, "sdp": answer.sdp, "call_id": answer.call_id})
 
     def _on_events(self, batch: list[dict[str, Any]]) -> None:
         for item in batch:

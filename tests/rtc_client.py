@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from typing import Any
 
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+import numpy as np
+from aiortc import MediaStreamTrack, RTCConfiguration, RTCDataChannel, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError
 
 from rt_widget._loop import BackgroundLoop
 from rt_widget.emulator import _loopback
@@ -19,7 +22,9 @@ class RtcClient:
     def __init__(self) -> None:
         self._loop = BackgroundLoop("test-rtc-client")
         self.events: list[dict[str, Any]] = []
+        self.audio: list[np.ndarray] = []  # received frames, 16-bit
         self._pc: RTCPeerConnection | None = None
+        self._channel: RTCDataChannel | None = None
         self._loop.run(self._setup())
 
     async def _setup(self) -> None:
@@ -28,6 +33,23 @@ class RtcClient:
         self._pc.addTransceiver("audio", direction="recvonly")
         channel = self._pc.createDataChannel("oai-events")
         channel.on("message", lambda m: self.events.append(json.loads(m)))
+        self._channel = channel
+        self._pc.on("track", lambda track: asyncio.ensure_future(self._record(track)))
+
+    async def _record(self, track: MediaStreamTrack) -> None:
+        with contextlib.suppress(MediaStreamError):
+            while True:
+                frame = await track.recv()
+                self.audio.append(frame.to_ndarray().reshape(-1))
+
+    def send(self, event: dict[str, Any]) -> None:
+        """Send one client event on the data channel."""
+        assert self._channel is not None
+        self._loop.loop.call_soon_threadsafe(self._channel.send, json.dumps(event))
+
+    def peak_level(self) -> int:
+        """The loudest received sample (0 means silence)."""
+        return int(max((np.abs(f.astype(np.int32)).max() for f in self.audio if len(f)), default=0))
 
     def offer(self) -> str:
         """Create the SDP offer (aiortc gathers candidates before returning it)."""
@@ -60,7 +82,3 @@ class RtcClient:
         if self._pc is not None:
             self._loop.run(self._pc.close(), timeout=10)
         self._loop.close()
-
-    @staticmethod
-    async def sleep(seconds: float) -> None:
-        await asyncio.sleep(seconds)

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from rt_widget import Emulator
+from tests.conformance import assert_server_event
 from tests.rtc_client import RtcClient
 
 
@@ -80,9 +81,7 @@ def test_session_part_configures_the_call(emulator, rtc_client):
 @pytest.mark.parametrize("key", ["sk-wrong", ""])
 def test_wrong_or_missing_key_gets_401_envelope(emulator, key):
     headers = {"Authorization": f"Bearer {key}"} if key else {}
-    response = httpx.post(
-        f"{emulator.base_url}/realtime/calls", content="v=0", headers=headers, timeout=10
-    )
+    response = httpx.post(f"{emulator.base_url}/realtime/calls", content="v=0", headers=headers, timeout=10)
     assert response.status_code == 401
     error = response.json()["error"]
     assert set(error) == {"message", "type", "param", "code"}
@@ -171,3 +170,43 @@ def test_cli_help_describes_the_emulator_command():
     )
     assert "--port" in result.stdout
     assert "--host" in result.stdout
+
+
+def connected_client(emu: Emulator, client: RtcClient) -> None:
+    client.accept(post_call(emu, client.offer()).text)
+    client.wait_for("session.created")
+
+
+def test_spoken_reply_over_webrtc_is_real_speech(emulator, rtc_client):
+    connected_client(emulator, rtc_client)
+    rtc_client.send(
+        {
+            "type": "conversation.item.create",
+            "item": {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hello"}]},
+        }
+    )
+    rtc_client.send({"type": "response.create"})
+
+    done = rtc_client.wait_for("response.done", timeout=20)
+    rtc_client.wait_for("output_audio_buffer.stopped", timeout=20)
+    transcript = done["response"]["output"][0]["content"][0]["transcript"]
+    assert transcript.startswith("Hello!")
+    assert rtc_client.peak_level() > 3000  # speech, not silence
+    for event in rtc_client.events:
+        assert_server_event(event)
+    assert [e["type"] for e in rtc_client.events].index("output_audio_buffer.started") < [
+        e["type"] for e in rtc_client.events
+    ].index("response.output_audio_transcript.delta")
+
+
+def test_client_errors_come_back_on_the_data_channel(emulator, rtc_client):
+    connected_client(emulator, rtc_client)
+    rtc_client.send({"type": "session.update", "event_id": "evt_1", "session": {"modalities": ["text"]}})
+    error = rtc_client.wait_for("error")["error"]
+    assert error == {
+        "type": "invalid_request_error",
+        "code": "missing_required_parameter",
+        "message": "Missing required parameter: 'session.type'.",
+        "param": "session.type",
+        "event_id": "evt_1",
+    }

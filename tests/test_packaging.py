@@ -51,10 +51,21 @@ def test_wheel_installs_and_imports_in_a_fresh_venv_without_node(tmp_path):
     assert shutil.which("node", path=env["PATH"]) is None
 
     subprocess.run(
-        [bindir / "python", "-m", "pip", "install", "--quiet", "--no-index",
-         "--find-links", WHEELHOUSE, built("rt_widget-*.whl")],
-        env=env, check=True, cwd=tmp_path,
-    )  # fmt: skip
+        [
+            bindir / "python",
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-index",
+            "--find-links",
+            WHEELHOUSE,
+            built("rt_widget-*.whl"),
+        ],
+        env=env,
+        check=True,
+        cwd=tmp_path,
+    )
     probe = (
         "import pathlib, rt_widget\n"
         "static = pathlib.Path(rt_widget.__file__).parent / 'static'\n"
@@ -62,9 +73,7 @@ def test_wheel_installs_and_imports_in_a_fresh_venv_without_node(tmp_path):
         "print((static / 'widget.js').stat().st_size)\n"
         "rt_widget.Realtime(provider='emulator')\n"
     )
-    result = subprocess.run(
-        [bindir / "python", "-c", probe], env=env, cwd=tmp_path, capture_output=True, text=True
-    )
+    result = subprocess.run([bindir / "python", "-c", probe], env=env, cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     static_dir, size = result.stdout.split()
     assert Path(static_dir).is_relative_to(target)

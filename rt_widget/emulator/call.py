@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 from typing import Any
 
 from aiortc import (
@@ -15,12 +14,13 @@ from aiortc import (
     RTCPeerConnection,
     RTCSessionDescription,
 )
-from aiortc.mediastreams import AudioStreamTrack, MediaStreamError
+from aiortc.mediastreams import MediaStreamError
 
+from .engine import Engine
 from .ids import new_id
+from .model import Model, scripted_model
 from .session import default_session, merge
-
-log = logging.getLogger(__name__)
+from .speaker import Speaker
 
 
 class Call:
@@ -32,13 +32,18 @@ class Call:
         The ``rtc_...`` id returned in the ``Location`` header.
     session:
         The session config the call was created with (GA request shape), or ``None``.
-
+    model:
+        The reply function of the scripted model.
     """
 
-    def __init__(self, call_id: str, session: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        call_id: str,
+        session: dict[str, Any] | None = None,
+        model: Model = scripted_model,
+    ) -> None:
         self.call_id = call_id
         base = default_session(str((session or {}).get("model") or "gpt-realtime"))
-        self.session = merge(base, session or {})
         self.sent: list[dict[str, Any]] = []
         self._pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self._channel: RTCDataChannel | None = None
@@ -47,7 +52,12 @@ class Call:
         self._pc.on("datachannel", self._on_datachannel)
         self._pc.on("track", self._on_track)
         self._pc.on("connectionstatechange", self._on_state)
-        self._pc.addTrack(AudioStreamTrack())
+        self.speaker = Speaker()
+        self._pc.addTrack(self.speaker)
+        self.engine = Engine(merge(base, session or {}), self.send, self.speaker, model)
+        # Client events are handled one at a time, in arrival order.
+        self._inbox: asyncio.Queue[str | bytes] = asyncio.Queue()
+        self._spawn(self._serve_inbox())
 
     async def answer(self, offer_sdp: str) -> str:
         """Apply the browser's offer and return the SDP answer (all candidates inline)."""
@@ -64,6 +74,7 @@ class Call:
 
     async def close(self) -> None:
         """Hang up: close the peer connection and stop background work."""
+        self.engine.close()
         for task in self._tasks:
             task.cancel()
         await self._pc.close()
@@ -73,10 +84,14 @@ class Call:
         self._channel = channel
         channel.on("message", self._on_message)
         # The channel is open once aiortc reports it; the service greets with session.created.
-        self.send({"type": "session.created", "session": self.session})
+        self.send({"type": "session.created", "session": self.engine.session})
 
     def _on_message(self, message: str | bytes) -> None:
-        log.debug("call %s received %r", self.call_id, message)
+        self._inbox.put_nowait(message)
+
+    async def _serve_inbox(self) -> None:
+        while True:
+            await self.engine.receive(await self._inbox.get())
 
     def _on_track(self, track: MediaStreamTrack) -> None:
         self._spawn(self._drain(track))

@@ -79,9 +79,7 @@ class EmulatorApp:
             return invalid_api_key()
         call = self.calls.pop(request.match_info["call_id"], None)
         if call is None:
-            return error_response(
-                404, "No session found for the provided call_id", code="call_id_not_found"
-            )
+            return error_response(404, "No session found for the provided call_id", code="call_id_not_found")
         await call.close()
         return web.Response(status=200)
 

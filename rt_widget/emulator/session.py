@@ -9,9 +9,7 @@ from typing import Any
 from .ids import new_id
 
 DEFAULT_MODEL = "gpt-realtime"
-DEFAULT_INSTRUCTIONS = (
-    "You are a friendly assistant running on the rt-widget local emulator. Keep your answers short."
-)
+DEFAULT_INSTRUCTIONS = "You are a friendly assistant running on the rt-widget local emulator. Keep your answers short."
 SESSION_LIFETIME_S = 60 * 60  # the service's hard cap on a session
 
 

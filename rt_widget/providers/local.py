@@ -47,9 +47,7 @@ class Local(Provider):
     async def create_call(self, offer_sdp: str, session: dict[str, Any]) -> CallAnswer:
         """Relay the offer to the emulator exactly as :class:`OpenAI` would to the service."""
         emu = self.emulator
-        return await OpenAI(api_key=emu.api_key, base_url=emu.base_url).create_call(
-            offer_sdp, session
-        )
+        return await OpenAI(api_key=emu.api_key, base_url=emu.base_url).create_call(offer_sdp, session)
 
     def __repr__(self) -> str:
         return "Local()" if self._emulator is None else f"Local({self._emulator!r})"

@@ -50,14 +50,9 @@ class OpenAI(Provider):
         }
         try:
             async with httpx.AsyncClient(timeout=TIMEOUT) as client:
-                response = await client.post(
-                    url, files=files, headers={"Authorization": f"Bearer {self._api_key}"}
-                )
+                response = await client.post(url, files=files, headers={"Authorization": f"Bearer {self._api_key}"})
         except httpx.HTTPError as exc:
-            msg = (
-                f"Could not reach {url} ({type(exc).__name__}: {exc}). "
-                "Check the network and base_url."
-            )
+            msg = f"Could not reach {url} ({type(exc).__name__}: {exc}). Check the network and base_url."
             raise ConnectError(msg) from None
         if response.status_code != httpx.codes.CREATED:
             raise ConnectError(describe_http_error(response, "Creating the call"))

@@ -81,9 +81,7 @@ class KernelProbe:
 
     def eval(self, expr: str, timeout: float = 30) -> Any:
         """The value of ``expr`` in the kernel, passed back as JSON."""
-        msg_id = self.client.execute(
-            "", silent=True, user_expressions={"v": f"__import__('json').dumps({expr})"}
-        )
+        msg_id = self.client.execute("", silent=True, user_expressions={"v": f"__import__('json').dumps({expr})"})
         reply = self.client.get_shell_msg(timeout=timeout)
         while reply["parent_header"].get("msg_id") != msg_id:
             reply = self.client.get_shell_msg(timeout=timeout)
@@ -137,13 +135,22 @@ def jupyter_lab(workdir: Path) -> Iterator[LabServer]:
     with log.open("w") as out:
         proc = subprocess.Popen(
             [
-                sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root",
-                f"--port={port}", "--ServerApp.ip=127.0.0.1",
-                f"--IdentityProvider.token={token}", "--LabApp.expose_app_in_browser=True",
+                sys.executable,
+                "-m",
+                "jupyter",
+                "lab",
+                "--no-browser",
+                "--allow-root",
+                f"--port={port}",
+                "--ServerApp.ip=127.0.0.1",
+                f"--IdentityProvider.token={token}",
+                "--LabApp.expose_app_in_browser=True",
                 f"--ServerApp.root_dir={root}",
             ],
-            env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     server = LabServer(f"http://127.0.0.1:{port}", token, root, dirs["runtime"], log)
     try:
         _wait_for_server(server, proc)

@@ -9,9 +9,7 @@ from tests.browser.lab import LabServer
 from tests.browser.notebook import open_and_run
 
 
-def test_quickstart_connects_and_session_created_reaches_the_kernel(
-    page: Page, page_log: PageLog, lab: LabServer
-):
+def test_quickstart_connects_and_session_created_reaches_the_kernel(page: Page, page_log: PageLog, lab: LabServer):
     kernel = open_and_run(page, lab, "notebooks/quickstart.ipynb")
     try:
         button = page.locator(".rt-connect")

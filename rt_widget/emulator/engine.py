@@ -1,0 +1,656 @@
+"""The Realtime protocol (GA) for one session, independent of the transport.
+
+The engine reads client events and emits server events in the orders the service uses
+(reference/realtime-protocol.md section 4.6). Audio goes to a :class:`Speaker` when there is
+one (WebRTC); transcript deltas are paced to that audio.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import json
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from . import tts
+from .ids import new_id
+from .model import Context, FunctionCall, Model, item_text, scripted_model
+from .session import merge
+from .speaker import Speaker
+from .validation import ProtocolError, missing, validate_session_update
+
+Emit = Callable[[dict[str, Any]], None]
+
+CLIENT_EVENTS = (
+    "session.update",
+    "input_audio_buffer.append",
+    "input_audio_buffer.commit",
+    "input_audio_buffer.clear",
+    "conversation.item.create",
+    "conversation.item.retrieve",
+    "conversation.item.truncate",
+    "conversation.item.delete",
+    "response.create",
+    "response.cancel",
+    "output_audio_buffer.clear",
+)
+INPUT_RATE = 24_000  # audio/pcm in events: 16-bit mono at 24 kHz
+RATE_LIMIT_TOKENS = 40_000
+
+
+def text_tokens(text: str) -> int:
+    """Deterministic token count: one token per four characters."""
+    return math.ceil(len(text) / 4) if text else 0
+
+
+class Engine:
+    """One session's state and behaviour.
+
+    Parameters
+    ----------
+    session:
+        The effective session (GA response shape); the engine keeps it up to date.
+    emit:
+        Sends one server event (the transport adds ``event_id``).
+    speaker:
+        Where spoken replies go; ``None`` for text-only transports.
+    model:
+        The reply function (see :mod:`rt_widget.emulator.model`).
+    """
+
+    def __init__(
+        self,
+        session: dict[str, Any],
+        emit: Emit,
+        speaker: Speaker | None = None,
+        model: Model = scripted_model,
+    ) -> None:
+        self.session = session
+        self._emit = emit
+        self._speaker = speaker
+        self._model = model
+        self.conversation_id = new_id("conv")
+        self.items: list[dict[str, Any]] = []
+        self._audio_ms: dict[str, float] = {}  # assistant item id -> spoken length
+        self._user_audio_ms: dict[str, float] = {}  # user item id -> committed audio length
+        self._cancel_reason = "client_cancelled"
+        self._input_audio = bytearray()
+        self._active: asyncio.Task[None] | None = None
+        self._active_id: str | None = None
+        self._stop_requests: dict[str, asyncio.Event] = {}  # response id -> cancel request
+        self._stopped_after_done: str | None = None
+        self._playing_id: str | None = None
+        self._voice_locked = False
+        self._last_input_tokens = 0
+        self._tokens_used = 0
+        if speaker is not None:
+            speaker.on_drained = self._on_drained
+
+    # -- entry point ----------------------------------------------------------------------
+
+    async def receive(self, text: str | bytes) -> None:
+        """Handle one message from the client: a JSON client event."""
+        event_id = None
+        try:
+            event = json.loads(text)
+            if not isinstance(event, dict):
+                raise ProtocolError("invalid_event", "A client event must be a JSON object.")
+            event_id = event.get("event_id")
+            type_ = event.get("type")
+            if type_ is None:
+                raise ProtocolError("invalid_event", "The 'type' field is missing.", "type")
+            if type_ not in CLIENT_EVENTS:
+                supported = ", ".join(f"'{t}'" for t in CLIENT_EVENTS)
+                msg = f"Invalid value: '{type_}'. Supported values are: {supported}."
+                raise ProtocolError("invalid_value", msg, "type")
+            await getattr(self, "_on_" + type_.replace(".", "_"))(event)
+        except json.JSONDecodeError as exc:
+            self.error("invalid_json", f"The event is not valid JSON: {exc.msg}.", None)
+        except ProtocolError as exc:
+            self.error(exc.code, exc.message, exc.param, event_id)
+
+    def error(self, code: str, message: str, param: str | None = None, event_id: str | None = None) -> None:
+        """Emit an ``error`` event (the session stays open)."""
+        self._emit(
+            {
+                "type": "error",
+                "error": {
+                    "type": "invalid_request_error",
+                    "code": code,
+                    "message": message,
+                    "param": param,
+                    "event_id": event_id,
+                },
+            }
+        )
+
+    def close(self) -> None:
+        """Stop any response in progress."""
+        if self._active is not None:
+            self._active.cancel()
+
+    # -- session ---------------------------------------------------------------------------
+
+    async def _on_session_update(self, event: dict[str, Any]) -> None:
+        validate_session_update(event, self.session["type"])
+        update = dict(event["session"])
+        if "model" in update and update["model"] != self.session["model"]:
+            msg = "Cannot update a session's model. Start a new session to use another model."
+            raise ProtocolError("invalid_value", msg, "session.model")
+        voice = update.get("audio", {}).get("output", {}).get("voice")
+        if voice is not None and voice != self._voice and self._voice_locked:
+            msg = "Cannot update a session's voice after the model has responded with audio."
+            raise ProtocolError("cannot_update_voice", msg, "session.audio.output.voice")
+        input_config = update.get("audio", {}).get("input", {})
+        self.session = merge(self.session, update)
+        for key in ("turn_detection", "transcription", "noise_reduction"):
+            if key in input_config and input_config[key] is not None:
+                # A new VAD type or transcription model replaces the old object outright.
+                self.session["audio"]["input"][key] = input_config[key]
+        self._emit({"type": "session.updated", "session": self.session})
+
+    @property
+    def _voice(self) -> Any:
+        return self.session["audio"]["output"]["voice"]
+
+    # -- conversation items ----------------------------------------------------------------
+
+    async def _on_conversation_item_create(self, event: dict[str, Any]) -> None:
+        item = event.get("item")
+        if not isinstance(item, dict):
+            raise missing("item")
+        item = self._normalize_item(item)
+        previous = event.get("previous_item_id")
+        if previous is not None and previous != "root" and self._index(previous) is None:
+            msg = f"Previous item with id '{previous}' not found."
+            raise ProtocolError("invalid_value", msg, "previous_item_id")
+        if previous == "root":
+            self.items.insert(0, item)
+        elif previous is not None:
+            self.items.insert(self._index(previous) + 1, item)  # type: ignore[operator]
+        else:
+            self.items.append(item)
+        self._announce(item)
+
+    def _normalize_item(self, item: dict[str, Any]) -> dict[str, Any]:
+        kind = item.get("type")
+        if kind not in ("message", "function_call", "function_call_output"):
+            msg = (
+                f"Invalid value: '{kind}'. Supported values are: 'message', 'function_call' and 'function_call_output'."
+            )
+            raise ProtocolError("invalid_value", msg, "item.type")
+        item_id = item.get("id") or new_id("item")
+        if self._index(item_id) is not None:
+            msg = f"Item with id '{item_id}' already exists."
+            raise ProtocolError("invalid_value", msg, "item.id")
+        normalized: dict[str, Any] = {"id": item_id, "type": kind, "status": "completed"}
+        if kind == "message":
+            role = item.get("role")
+            if role not in ("user", "assistant", "system"):
+                msg = f"Invalid value: '{role}'. Supported values are: 'user', 'assistant' and 'system'."
+                raise ProtocolError("invalid_value", msg, "item.role")
+            content = item.get("content")
+            if not isinstance(content, list):
+                raise missing("item.content")
+            allowed = {
+                "user": ("input_text", "input_audio", "input_image"),
+                "system": ("input_text",),
+                "assistant": ("output_text",),
+            }[role]
+            for i, part in enumerate(content):
+                if not isinstance(part, dict) or part.get("type") not in allowed:
+                    kinds = ", ".join(f"'{a}'" for a in allowed)
+                    msg = f"Invalid content type for a {role} message. Supported values are: {kinds}."
+                    raise ProtocolError("invalid_value", msg, f"item.content[{i}].type")
+            normalized.update(role=role, content=[dict(p) for p in content])
+        elif kind == "function_call":
+            for key in ("name", "arguments", "call_id"):
+                if key not in item:
+                    raise missing(f"item.{key}")
+            normalized.update(call_id=item["call_id"], name=item["name"], arguments=item["arguments"])
+        else:
+            for key in ("call_id", "output"):
+                if key not in item:
+                    raise missing(f"item.{key}")
+            normalized.update(call_id=item["call_id"], output=str(item["output"]))
+        return normalized
+
+    async def _on_conversation_item_retrieve(self, event: dict[str, Any]) -> None:
+        item = self._find(event, "item_id")
+        self._emit({"type": "conversation.item.retrieved", "item": item})
+
+    async def _on_conversation_item_delete(self, event: dict[str, Any]) -> None:
+        item = self._find(event, "item_id")
+        self.items.remove(item)
+        self._emit({"type": "conversation.item.deleted", "item_id": item["id"]})
+
+    async def _on_conversation_item_truncate(self, event: dict[str, Any]) -> None:
+        item = self._find(event, "item_id")
+        if "audio_end_ms" not in event:
+            raise missing("audio_end_ms")
+        if item.get("role") != "assistant" or item["id"] not in self._audio_ms:
+            msg = "Only assistant messages with audio can be truncated."
+            raise ProtocolError("invalid_value", msg, "item_id")
+        end_ms, length = int(event["audio_end_ms"]), self._audio_ms[item["id"]]
+        if end_ms > length:
+            msg = f"Audio content of {length:.0f}ms is already shorter than {end_ms}ms"
+            raise ProtocolError("invalid_value", msg, "audio_end_ms")
+        part = item["content"][0]
+        kept = len(part.get("transcript") or "") * end_ms / length if length else 0
+        part["transcript"] = (part.get("transcript") or "")[: int(kept)]
+        self._audio_ms[item["id"]] = end_ms
+        self._emit(
+            {
+                "type": "conversation.item.truncated",
+                "item_id": item["id"],
+                "content_index": int(event.get("content_index", 0)),
+                "audio_end_ms": end_ms,
+            }
+        )
+
+    def _find(self, event: dict[str, Any], key: str) -> dict[str, Any]:
+        if key not in event:
+            raise missing(key)
+        index = self._index(event[key])
+        if index is None:
+            msg = f"Item with item_id not found: {event[key]}"
+            raise ProtocolError("item_not_found", msg, key)
+        return self.items[index]
+
+    def _index(self, item_id: Any) -> int | None:
+        return next((i for i, item in enumerate(self.items) if item["id"] == item_id), None)
+
+    def _previous_id(self, item: dict[str, Any]) -> str | None:
+        index = self._index(item["id"])
+        return self.items[index - 1]["id"] if index else None
+
+    def _announce(self, item: dict[str, Any]) -> None:
+        previous = self._previous_id(item)
+        for type_ in ("conversation.item.added", "conversation.item.done"):
+            self._emit({"type": type_, "previous_item_id": previous, "item": item})
+
+    # -- input audio buffer (manual turns; the microphone's VAD feeds the same buffer) ----
+
+    async def _on_input_audio_buffer_append(self, event: dict[str, Any]) -> None:
+        if "audio" not in event:
+            raise missing("audio")
+        try:
+            self._input_audio += base64.b64decode(event["audio"], validate=True)
+        except (binascii.Error, TypeError):
+            msg = "Invalid 'audio': expected base64-encoded 16-bit PCM."
+            raise ProtocolError("invalid_value", msg, "audio") from None
+
+    async def _on_input_audio_buffer_commit(self, event: dict[str, Any]) -> None:
+        ms = len(self._input_audio) / 2 / INPUT_RATE * 1000
+        if ms < 100:
+            msg = (
+                "Error committing input audio buffer: buffer too small. Expected at least "
+                f"100ms of audio, but buffer only has {ms:.2f}ms of audio."
+            )
+            raise ProtocolError("input_audio_buffer_commit_empty", msg)
+        self.commit_audio(bytes(self._input_audio))
+        self._input_audio.clear()
+
+    def commit_audio(self, pcm: bytes, item_id: str | None = None) -> dict[str, Any]:
+        """Turn committed audio into a user item (``committed`` + ``added`` + ``done``)."""
+        item: dict[str, Any] = {
+            "id": item_id or new_id("item"),
+            "type": "message",
+            "status": "completed",
+            "role": "user",
+            "content": [{"type": "input_audio", "transcript": None}],
+        }
+        self.items.append(item)
+        self._user_audio_ms[item["id"]] = len(pcm) / 2 / INPUT_RATE * 1000
+        self._emit(
+            {"type": "input_audio_buffer.committed", "item_id": item["id"], "previous_item_id": self._previous_id(item)}
+        )
+        self._announce(item)
+        return item
+
+    async def _on_input_audio_buffer_clear(self, event: dict[str, Any]) -> None:
+        self._input_audio.clear()
+        self._emit({"type": "input_audio_buffer.cleared"})
+
+    # -- responses -------------------------------------------------------------------------
+
+    async def _on_response_create(self, event: dict[str, Any]) -> None:
+        params = event.get("response") or {}
+        if not isinstance(params, dict):
+            msg = "Invalid type for 'response': expected an object."
+            raise ProtocolError("invalid_type", msg, "response")
+        out_of_band = params.get("conversation") == "none"
+        if self._active is not None and not out_of_band:
+            msg = f"Conversation already has an active response in progress: {self._active_id}."
+            raise ProtocolError("conversation_already_has_active_response", msg)
+        self.start_response(params)
+
+    def start_response(self, params: dict[str, Any] | None = None) -> str:
+        """Begin a response (for ``response.create`` and for turns ended by the VAD)."""
+        response_id = new_id("resp")
+        self._stop_requests[response_id] = asyncio.Event()
+        task = asyncio.ensure_future(self._respond(response_id, params or {}))
+        task.add_done_callback(lambda _t: self._stop_requests.pop(response_id, None))
+        if (params or {}).get("conversation") != "none":
+            self._active, self._active_id = task, response_id
+            task.add_done_callback(lambda _t: self._finished(response_id))
+        return response_id
+
+    def _finished(self, response_id: str) -> None:
+        if self._active_id == response_id:
+            self._active, self._active_id = None, None
+
+    @property
+    def responding(self) -> bool:
+        """Whether a response is in progress."""
+        return self._active is not None
+
+    async def _on_response_cancel(self, event: dict[str, Any]) -> None:
+        wanted = event.get("response_id")
+        if self._active is None or (wanted and wanted != self._active_id):
+            msg = "Cancellation failed: no active response found"
+            raise ProtocolError("response_cancel_not_active", msg)
+        await self.cancel_response("client_cancelled")
+
+    async def cancel_response(self, reason: str) -> None:
+        """Cancel the active response; its ``response.done`` says ``cancelled``/``reason``."""
+        task, response_id = self._active, self._active_id
+        if task is None or response_id is None:
+            return
+        self._cancel_reason = reason
+        self._stop_requests[response_id].set()
+        await task
+
+    async def _on_output_audio_buffer_clear(self, event: dict[str, Any]) -> None:
+        self.clear_output_audio()
+
+    def clear_output_audio(self) -> None:
+        """Cut the model's voice off and say so (``output_audio_buffer.cleared``)."""
+        if self._speaker is not None:
+            self._speaker.clear()
+        if self._playing_id is not None:
+            playing, self._playing_id = self._playing_id, None
+            self._emit({"type": "output_audio_buffer.cleared", "response_id": playing})
+
+    def _on_drained(self) -> None:
+        if self._playing_id is None:
+            return
+        if self._playing_id == self._active_id:
+            self._stopped_after_done = self._playing_id  # never before its response.done
+            return
+        playing, self._playing_id = self._playing_id, None
+        self._emit({"type": "output_audio_buffer.stopped", "response_id": playing})
+
+    async def _pause(self, response_id: str, seconds: float) -> None:
+        """Wait ``seconds``, or raise :class:`_Stopped` as soon as a cancel is requested."""
+        request = self._stop_requests[response_id]
+        if not request.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(request.wait(), seconds)
+        if request.is_set():
+            raise _Stopped
+
+    async def _respond(self, response_id: str, params: dict[str, Any]) -> None:
+        out_of_band = params.get("conversation") == "none"
+        modalities = params.get("output_modalities") or self.session["output_modalities"]
+        voice = params.get("audio", {}).get("output", {}).get("voice") or self._voice
+        response: dict[str, Any] = {
+            "id": response_id,
+            "object": "realtime.response",
+            "status": "in_progress",
+            "status_details": None,
+            "output": [],
+            "conversation_id": None if out_of_band else self.conversation_id,
+            "output_modalities": modalities,
+            "max_output_tokens": params.get("max_output_tokens", self.session["max_output_tokens"]),
+            "audio": {"output": {"format": self.session["audio"]["output"]["format"], "voice": voice}},
+            "usage": None,
+            "metadata": params.get("metadata"),
+        }
+        self._emit({"type": "response.created", "response": dict(response)})
+        context = self._context(params)
+        item: dict[str, Any] | None = None
+        spoken = Spoken()
+        status, details = "completed", None
+        try:
+            reply = self._model(context)
+            item = self._output_item(reply)
+            if not out_of_band:
+                self.items.append(item)
+            self._emit(
+                {
+                    "type": "response.output_item.added",
+                    "response_id": response_id,
+                    "output_index": 0,
+                    "item": _in_progress(item),
+                }
+            )
+            if not out_of_band:
+                self._emit(
+                    {
+                        "type": "conversation.item.added",
+                        "previous_item_id": self._previous_id(item),
+                        "item": _in_progress(item),
+                    }
+                )
+            await self._pause(response_id, 0)
+            if isinstance(reply, FunctionCall):
+                await self._stream_arguments(response_id, item)
+            else:
+                limit = response["max_output_tokens"]
+                text, truncated = _limit(reply, limit)
+                if truncated:
+                    status, details = "incomplete", {"type": "incomplete", "reason": "max_output_tokens"}
+                spoken_voice = voice if modalities == ["audio"] else None
+                await self._stream_content(response_id, item, text, spoken_voice, spoken)
+        except _Stopped:
+            status = "cancelled"
+            details = {"type": "cancelled", "reason": self._cancel_reason}
+            if item is not None and item["type"] == "message":
+                self._finish_content(response_id, item, spoken.text, spoken.audio, "incomplete", spoken.ms)
+        if item is not None:
+            self._emit(
+                {"type": "response.output_item.done", "response_id": response_id, "output_index": 0, "item": item}
+            )
+            if not out_of_band:
+                self._emit(
+                    {"type": "conversation.item.done", "previous_item_id": self._previous_id(item), "item": item}
+                )
+        response.update(status=status, status_details=details, output=[item] if item else [])
+        response["usage"] = self._usage(context, item)
+        self._emit({"type": "response.done", "response": response})
+        self._emit(
+            {
+                "type": "rate_limits.updated",
+                "rate_limits": [
+                    {
+                        "name": "tokens",
+                        "limit": RATE_LIMIT_TOKENS,
+                        "remaining": max(0, RATE_LIMIT_TOKENS - self._tokens_used),
+                        "reset_seconds": 60.0,
+                    }
+                ],
+            }
+        )
+        if self._stopped_after_done == response_id:
+            self._stopped_after_done = self._playing_id = None
+            self._emit({"type": "output_audio_buffer.stopped", "response_id": response_id})
+
+    def _context(self, params: dict[str, Any]) -> Context:
+        items = self.items
+        if "input" in params:
+            refs = params.get("input") or []
+            items = [
+                self.items[i]
+                for r in refs
+                if r.get("type") == "item_reference" and (i := self._index(r.get("id"))) is not None
+            ]
+            items += [r for r in refs if r.get("type") != "item_reference"]
+        return Context(
+            items=list(items),
+            instructions=str(params.get("instructions", self.session["instructions"])),
+            tools=list(params.get("tools", self.session["tools"])),
+            tool_choice=params.get("tool_choice", self.session["tool_choice"]),
+        )
+
+    def _output_item(self, reply: str | FunctionCall) -> dict[str, Any]:
+        if isinstance(reply, FunctionCall):
+            return {
+                "id": new_id("item"),
+                "type": "function_call",
+                "status": "completed",
+                "name": reply.name,
+                "call_id": new_id("call", 16),
+                "arguments": json.dumps(reply.arguments),
+            }
+        return {"id": new_id("item"), "type": "message", "status": "completed", "role": "assistant", "content": []}
+
+    async def _stream_arguments(self, response_id: str, item: dict[str, Any]) -> None:
+        arguments = item["arguments"]
+        common = {"response_id": response_id, "item_id": item["id"], "output_index": 0, "call_id": item["call_id"]}
+        for chunk in _chunks(arguments, 8):
+            self._emit({"type": "response.function_call_arguments.delta", **common, "delta": chunk})
+            await self._pause(response_id, 0)
+        self._emit(
+            {"type": "response.function_call_arguments.done", **common, "name": item["name"], "arguments": arguments}
+        )
+
+    async def _stream_content(
+        self,
+        response_id: str,
+        item: dict[str, Any],
+        text: str,
+        voice: Any,
+        spoken: Spoken,
+    ) -> None:
+        audio = spoken.audio = voice is not None
+        ids = {"response_id": response_id, "item_id": item["id"], "output_index": 0, "content_index": 0}
+        part = {"type": "audio", "transcript": ""} if audio else {"type": "text", "text": ""}
+        self._emit({"type": "response.content_part.added", **ids, "part": part})
+        delta_type = "response.output_audio_transcript.delta" if audio else "response.output_text.delta"
+        words = re.findall(r"\S+\s*", text)
+        duration = 0.0
+        if audio and self._speaker is not None:
+            speech = tts.speak(
+                text, voice if isinstance(voice, str) else "alloy", float(self.session["audio"]["output"]["speed"])
+            )
+            if self._playing_id is not None:  # a previous reply still playing is replaced
+                self._speaker.clear()
+            duration = self._speaker.play(speech.samples, speech.rate)
+            self._playing_id = response_id
+            self._voice_locked = True
+            self._emit({"type": "output_audio_buffer.started", "response_id": response_id})
+        elif audio:
+            duration = len(text) * 0.06  # no track (sideband): time as if spoken
+            self._voice_locked = True
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        # Each word's delta goes out as the word starts playing; like the service, the
+        # response is done before the last word has finished playing.
+        for index, word in enumerate(words):
+            due = start + duration * (index / max(1, len(words)))
+            await self._pause(response_id, max(0.0, due - loop.time()))
+            self._emit({"type": delta_type, **ids, "delta": word})
+            spoken.text += word
+            spoken.ms = (loop.time() - start) * 1000 if audio else 0.0
+        spoken.ms = duration * 1000
+        self._finish_content(response_id, item, text, audio, "completed", spoken.ms)
+
+    def _finish_content(
+        self,
+        response_id: str,
+        item: dict[str, Any],
+        text: str,
+        audio: bool,
+        status: str,
+        audio_ms: float = 0.0,
+    ) -> None:
+        ids = {"response_id": response_id, "item_id": item["id"], "output_index": 0, "content_index": 0}
+        if audio:
+            self._emit({"type": "response.output_audio.done", **ids})
+            self._emit({"type": "response.output_audio_transcript.done", **ids, "transcript": text})
+            part = {"type": "audio", "transcript": text}
+            item["content"] = [{"type": "output_audio", "transcript": text}]
+            self._audio_ms[item["id"]] = audio_ms or self._audio_ms.get(item["id"], 0.0)
+        else:
+            self._emit({"type": "response.output_text.done", **ids, "text": text})
+            part = {"type": "text", "text": text}
+            item["content"] = [{"type": "output_text", "text": text}]
+        self._emit({"type": "response.content_part.done", **ids, "part": part})
+        item["status"] = status
+
+    def _usage(self, context: Context, item: dict[str, Any] | None) -> dict[str, Any]:
+        """Deterministic usage: 4 characters per text token, 100 ms per input audio token."""
+        text_in = text_tokens(context.instructions)
+        audio_in = 0
+        user_ms = self._user_audio_ms
+        for entry in context.items:
+            words = item_text(entry) or str(entry.get("arguments") or entry.get("output") or "")
+            text_in += 4 + text_tokens(words)
+            entry_id = str(entry.get("id"))
+            audio_in += math.ceil(user_ms.get(entry_id, 0) / 100)
+            audio_in += math.ceil(self._audio_ms.get(entry_id, 0) / 50)
+        text_out = audio_out = 0
+        if item is not None:
+            words = item_text(item) or str(item.get("arguments") or "")
+            text_out = text_tokens(words)
+            audio_out = math.ceil(self._audio_ms.get(item["id"], 0) / 50)
+        cached = min(self._last_input_tokens // 64 * 64, text_in + audio_in)
+        cached_text = min(cached, text_in)
+        self._last_input_tokens = text_in + audio_in
+        self._tokens_used += text_in + audio_in + text_out + audio_out
+        return {
+            "total_tokens": text_in + audio_in + text_out + audio_out,
+            "input_tokens": text_in + audio_in,
+            "output_tokens": text_out + audio_out,
+            "input_token_details": {
+                "text_tokens": text_in,
+                "audio_tokens": audio_in,
+                "image_tokens": 0,
+                "cached_tokens": cached,
+                "cached_tokens_details": {
+                    "text_tokens": cached_text,
+                    "audio_tokens": cached - cached_text,
+                    "image_tokens": 0,
+                },
+            },
+            "output_token_details": {"text_tokens": text_out, "audio_tokens": audio_out},
+        }
+
+
+class _Stopped(Exception):  # noqa: N818 - control flow, not an error
+    """A response was asked to stop (``response.cancel`` or barge-in)."""
+
+
+@dataclass
+class Spoken:
+    """How much of a reply went out before it ended (for cancelled responses)."""
+
+    text: str = ""
+    ms: float = 0.0
+    audio: bool = False
+
+
+def _in_progress(item: dict[str, Any]) -> dict[str, Any]:
+    started = {**item, "status": "in_progress"}
+    if item["type"] == "message":
+        started["content"] = []
+    else:
+        started["arguments"] = ""
+    return started
+
+
+def _chunks(text: str, size: int) -> list[str]:
+    return [text[i : i + size] for i in range(0, len(text), size)] or [""]
+
+
+def _limit(text: str, max_tokens: Any) -> tuple[str, bool]:
+    if max_tokens == "inf" or text_tokens(text) <= int(max_tokens):
+        return text, False
+    return text[: int(max_tokens) * 4], True

@@ -1,0 +1,395 @@
+"""The emulator's protocol engine: GA event orders, validation errors, conformance.
+
+Every event the engine emits in these tests is validated against the openai SDK's types.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from rt_widget.emulator.engine import Engine
+from rt_widget.emulator.model import Context, FunctionCall
+from rt_widget.emulator.session import default_session
+from rt_widget.emulator.speaker import Speaker
+from tests.aio import run as run_coroutine
+from tests.conformance import assert_client_event, assert_server_event
+
+
+class Harness:
+    """An engine plus everything it emitted (each event checked for conformance)."""
+
+    def __init__(self, speaker: Speaker | None = None, model: Callable[[Context], Any] | None = None):
+        self.events: list[dict[str, Any]] = []
+        kwargs = {"model": model} if model else {}
+        self.engine = Engine(default_session(), self._emit, speaker, **kwargs)
+        self._n = 0
+
+    def _emit(self, event: dict[str, Any]) -> None:
+        self._n += 1
+        event = {"event_id": f"event_{self._n:021d}", **event}
+        assert_server_event(event)
+        self.events.append(event)
+
+    async def send(self, event: dict[str, Any]) -> None:
+        assert_client_event(event)
+        await self.engine.receive(json.dumps(event))
+
+    async def settle(self) -> None:
+        while self.engine.responding:
+            await asyncio.sleep(0.01)
+
+    def types(self) -> list[str]:
+        return [e["type"] for e in self.events]
+
+    def last(self, type_: str) -> dict[str, Any]:
+        return next(e for e in reversed(self.events) if e["type"] == type_)
+
+
+def run(test: Callable[[], Awaitable[None]]) -> None:
+    run_coroutine(test())
+
+
+def user_text(text: str) -> dict[str, Any]:
+    return {
+        "type": "conversation.item.create",
+        "item": {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]},
+    }
+
+
+TEXT_ONLY = {"type": "session.update", "session": {"type": "realtime", "output_modalities": ["text"]}}
+
+
+def test_session_update_echoes_the_full_effective_session():
+    async def body():
+        h = Harness()
+        await h.send(
+            {
+                "type": "session.update",
+                "session": {
+                    "type": "realtime",
+                    "instructions": "Be brief.",
+                    "audio": {"output": {"voice": "marin"}, "input": {"turn_detection": None}},
+                },
+            }
+        )
+        session = h.last("session.updated")["session"]
+        assert session["instructions"] == "Be brief."
+        assert session["audio"]["output"]["voice"] == "marin"
+        assert session["audio"]["input"]["turn_detection"] is None
+        assert session["audio"]["output"]["speed"] == 1.0
+        assert session["id"].startswith("sess_")
+
+    run(body)
+
+
+@pytest.mark.parametrize(
+    ("session", "code", "param"),
+    [
+        ({}, "missing_required_parameter", "session.type"),
+        ({"type": "bogus"}, "invalid_value", "session.type"),
+        ({"type": "transcription"}, "invalid_value", "session.type"),
+        ({"type": "realtime", "modalities": ["text"]}, "unknown_parameter", "session.modalities"),
+        ({"type": "realtime", "audio": {"output": {"voice": "bob"}}}, "invalid_value", "session.audio.output.voice"),
+        ({"type": "realtime", "output_modalities": ["audio", "text"]}, "invalid_value", "session.output_modalities"),
+        ({"type": "realtime", "model": "gpt-realtime-mini"}, "invalid_value", "session.model"),
+        (
+            {"type": "realtime", "audio": {"input": {"turn_detection": {"type": "server_vad", "threshold": 3}}}},
+            "decimal_above_max_value",
+            "session.audio.input.turn_detection.threshold",
+        ),
+    ],
+)
+def test_session_update_errors_name_the_field(session, code, param):
+    async def body():
+        h = Harness()
+        await h.engine.receive(json.dumps({"type": "session.update", "event_id": "evt_client_1", "session": session}))
+        error = h.last("error")["error"]
+        assert (error["code"], error["param"], error["event_id"]) == (code, param, "evt_client_1")
+        assert error["type"] == "invalid_request_error"
+        assert "session.updated" not in h.types()
+
+    run(body)
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        ("{not json", "invalid_json"),
+        ('{"event_id": "x"}', "invalid_event"),
+        ('{"type": "response.explode"}', "invalid_value"),
+        ("[1, 2]", "invalid_event"),
+        ('{"type": "conversation.item.retrieve"}', "missing_required_parameter"),
+        ('{"type": "conversation.item.delete", "item_id": "item_nope"}', "item_not_found"),
+        ('{"type": "input_audio_buffer.append", "audio": "***"}', "invalid_value"),
+    ],
+)
+def test_malformed_events_get_error_events_and_the_session_continues(raw, code):
+    async def body():
+        h = Harness()
+        await h.engine.receive(raw)
+        assert h.last("error")["error"]["code"] == code
+        await h.send(TEXT_ONLY)
+        assert h.types()[-1] == "session.updated"
+
+    run(body)
+
+
+def test_text_turn_follows_the_ga_sequence():
+    async def body():
+        h = Harness()
+        await h.send(TEXT_ONLY)
+        await h.send(user_text("Hello there"))
+        await h.send({"type": "response.create"})
+        await h.settle()
+
+        types = h.types()
+        assert types[:3] == ["session.updated", "conversation.item.added", "conversation.item.done"]
+        deltas = [t for t in types if t == "response.output_text.delta"]
+        rest = [t for t in types[3:] if t != "response.output_text.delta"]
+        assert rest == [
+            "response.created",
+            "response.output_item.added",
+            "conversation.item.added",
+            "response.content_part.added",
+            "response.output_text.done",
+            "response.content_part.done",
+            "response.output_item.done",
+            "conversation.item.done",
+            "response.done",
+            "rate_limits.updated",
+        ]
+        text = "".join(e["delta"] for e in h.events if e["type"] == "response.output_text.delta")
+        assert len(deltas) > 1
+        assert text == h.last("response.output_text.done")["text"]
+        assert "Hello" in text
+        user_id = h.events[1]["item"]["id"]
+        assistant_added = h.events[types.index("conversation.item.added", 3)]
+        assert assistant_added["previous_item_id"] == user_id
+        done = h.last("response.done")["response"]
+        assert done["status"] == "completed"
+        assert done["output"][0]["content"] == [{"type": "output_text", "text": text}]
+        usage = done["usage"]
+        details = usage["input_token_details"]
+        assert usage["input_tokens"] == details["text_tokens"] + details["audio_tokens"] + details["image_tokens"]
+        assert usage["output_tokens"] == sum(usage["output_token_details"].values())
+        assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"]
+        assert details["cached_tokens"] <= usage["input_tokens"]
+
+    run(body)
+
+
+def test_usage_is_deterministic():
+    async def usage_of_a_run():
+        h = Harness()
+        long_instructions = "You are a patient tutor who explains things step by step. " * 6
+        await h.send({"type": "session.update", "session": {**TEXT_ONLY["session"], "instructions": long_instructions}})
+        for text in ("hello", "tell me a joke"):
+            await h.send(user_text(text))
+            await h.send({"type": "response.create"})
+            await h.settle()
+        return [e["response"]["usage"] for e in h.events if e["type"] == "response.done"]
+
+    first, second = run_coroutine(usage_of_a_run()), run_coroutine(usage_of_a_run())
+    assert first == second
+    assert first[1]["input_tokens"] > first[0]["input_tokens"]  # the context grows
+    assert first[1]["input_token_details"]["cached_tokens"] > 0  # and its prefix is cached
+
+
+def test_overlapping_response_and_cancel_errors():
+    async def body():
+        h = Harness(model=lambda ctx: "one two three four five six seven eight nine ten " * 20)
+        await h.send({"type": "session.update", "session": {"type": "realtime", "output_modalities": ["text"]}})
+        await h.send({"type": "response.cancel"})
+        assert h.last("error")["error"]["code"] == "response_cancel_not_active"
+        await h.send({"type": "response.create"})
+        await h.send({"type": "response.create"})
+        assert h.last("error")["error"]["code"] == "conversation_already_has_active_response"
+        await h.send({"type": "response.cancel"})
+        done = h.last("response.done")["response"]
+        assert done["status"] == "cancelled"
+        assert done["status_details"] == {"type": "cancelled", "reason": "client_cancelled"}
+        assert done["output"][0]["status"] == "incomplete"
+
+    run(body)
+
+
+def test_items_can_be_inserted_retrieved_and_deleted():
+    async def body():
+        h = Harness()
+        await h.send(user_text("first"))
+        first = h.last("conversation.item.done")["item"]["id"]
+        await h.send({**user_text("at the root"), "previous_item_id": "root"})
+        root_added = h.last("conversation.item.added")
+        assert root_added["previous_item_id"] is None
+        assert [i["id"] for i in h.engine.items][1] == first
+
+        await h.send({"type": "conversation.item.retrieve", "item_id": first})
+        assert h.last("conversation.item.retrieved")["item"]["content"][0]["text"] == "first"
+        await h.send({"type": "conversation.item.delete", "item_id": first})
+        assert h.last("conversation.item.deleted")["item_id"] == first
+        await h.send({**user_text("x"), "previous_item_id": "item_missing"})
+        assert h.last("error")["error"]["param"] == "previous_item_id"
+
+    run(body)
+
+
+def test_manual_audio_turn_commit_and_errors():
+    async def body():
+        h = Harness()
+        await h.send({"type": "input_audio_buffer.commit"})
+        assert h.last("error")["error"]["code"] == "input_audio_buffer_commit_empty"
+        half_second = base64.b64encode(bytes(24_000)).decode()  # 0.5 s of 16-bit 24 kHz
+        await h.send({"type": "input_audio_buffer.append", "audio": half_second})
+        await h.send({"type": "input_audio_buffer.commit"})
+        assert h.types()[-3:] == ["input_audio_buffer.committed", "conversation.item.added", "conversation.item.done"]
+        assert h.last("conversation.item.done")["item"]["content"] == [{"type": "input_audio", "transcript": None}]
+        await h.send({"type": "input_audio_buffer.clear"})
+        assert h.types()[-1] == "input_audio_buffer.cleared"
+
+    run(body)
+
+
+def test_function_call_then_output_then_answer():
+    async def body():
+        h = Harness()
+        tool = {
+            "type": "function",
+            "name": "get_weather",
+            "description": "Weather for a city",
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+        }
+        await h.send(
+            {"type": "session.update", "session": {"type": "realtime", "output_modalities": ["text"], "tools": [tool]}}
+        )
+        await h.send(user_text("Please call get_weather city=Paris"))
+        await h.send({"type": "response.create"})
+        await h.settle()
+        done = h.last("response.function_call_arguments.done")
+        assert done["name"] == "get_weather"
+        assert json.loads(done["arguments"]) == {"city": "Paris"}
+        streamed = "".join(e["delta"] for e in h.events if e["type"] == "response.function_call_arguments.delta")
+        assert streamed == done["arguments"]
+        call = h.last("response.done")["response"]["output"][0]
+        assert call["type"] == "function_call"
+        assert call["call_id"] == done["call_id"]
+
+        output = {"type": "function_call_output", "call_id": done["call_id"], "output": '{"temperature": "21 C"}'}
+        await h.send({"type": "conversation.item.create", "item": output})
+        await h.send({"type": "response.create"})
+        await h.settle()
+        assert "temperature 21 C" in h.last("response.output_text.done")["text"]
+
+    run(body)
+
+
+def drain(speaker: Speaker) -> asyncio.Task[None]:
+    """Pull frames like aiortc's RTP sender does."""
+
+    async def pull() -> None:
+        while True:
+            await speaker.recv()
+
+    return asyncio.ensure_future(pull())
+
+
+def test_audio_turn_speaks_paces_transcript_and_locks_the_voice():
+    async def body():
+        speaker = Speaker()
+        h = Harness(speaker=speaker, model=lambda ctx: "Hello there, friend.")
+        puller = drain(speaker)
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        await h.send(user_text("hi"))
+        await h.send({"type": "response.create"})
+        await h.settle()
+        elapsed = loop.time() - start
+        while "output_audio_buffer.stopped" not in h.types():
+            await asyncio.sleep(0.02)
+        puller.cancel()
+
+        types = [t for t in h.types() if t != "response.output_audio_transcript.delta"]
+        assert types[2:] == [
+            "response.created",
+            "response.output_item.added",
+            "conversation.item.added",
+            "response.content_part.added",
+            "output_audio_buffer.started",
+            "response.output_audio.done",
+            "response.output_audio_transcript.done",
+            "response.content_part.done",
+            "response.output_item.done",
+            "conversation.item.done",
+            "response.done",
+            "rate_limits.updated",
+            "output_audio_buffer.stopped",
+        ]
+        assert speaker.played_samples > 48_000 * 0.5  # real speech, not a blip
+        assert elapsed >= 0.5  # deltas were paced to the audio, not dumped at once
+        usage = h.last("response.done")["response"]["usage"]
+        assert usage["output_token_details"]["audio_tokens"] > 0
+        item = h.last("response.done")["response"]["output"][0]
+        assert item["content"] == [{"type": "output_audio", "transcript": "Hello there, friend."}]
+
+        await h.send(
+            {"type": "session.update", "session": {"type": "realtime", "audio": {"output": {"voice": "cedar"}}}}
+        )
+        assert h.last("error")["error"]["code"] == "cannot_update_voice"
+
+        await h.send(
+            {"type": "conversation.item.truncate", "item_id": item["id"], "content_index": 0, "audio_end_ms": 99_999}
+        )
+        assert "already shorter than" in h.last("error")["error"]["message"]
+        await h.send(
+            {"type": "conversation.item.truncate", "item_id": item["id"], "content_index": 0, "audio_end_ms": 300}
+        )
+        assert h.last("conversation.item.truncated")["audio_end_ms"] == 300
+
+    run(body)
+
+
+def test_output_audio_buffer_clear_cuts_the_voice():
+    async def body():
+        speaker = Speaker()
+        h = Harness(speaker=speaker, model=lambda ctx: "This is a long reply that keeps going for a while longer.")
+        puller = drain(speaker)
+        await h.send({"type": "response.create"})
+        while "output_audio_buffer.started" not in h.types():
+            await asyncio.sleep(0.01)
+        await h.send({"type": "response.cancel"})
+        await h.send({"type": "output_audio_buffer.clear"})
+        puller.cancel()
+        assert h.last("response.done")["response"]["status"] == "cancelled"
+        assert h.types()[-1] == "output_audio_buffer.cleared"
+        assert speaker.queued_s == 0
+        assert "output_audio_buffer.stopped" not in h.types()
+
+    run(body)
+
+
+def test_out_of_band_response_stays_out_of_the_conversation():
+    async def body():
+        h = Harness()
+        await h.send(user_text("hello"))
+        await h.send(
+            {
+                "type": "response.create",
+                "response": {"conversation": "none", "output_modalities": ["text"], "metadata": {"purpose": "summary"}},
+            }
+        )
+        await asyncio.sleep(0.2)
+        done = h.last("response.done")["response"]
+        assert done["conversation_id"] is None
+        assert done["metadata"] == {"purpose": "summary"}
+        assert len(h.engine.items) == 1
+
+    run(body)
+
+
+def test_function_call_model_reply_type():
+    assert FunctionCall("f").arguments == {}
