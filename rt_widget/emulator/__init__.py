@@ -14,9 +14,10 @@ from aiohttp import web
 
 from .._loop import BackgroundLoop
 from . import _loopback
+from .model import Context, FunctionCall, Model, scripted_model
 from .server import EmulatorApp
 
-__all__ = ["Emulator"]
+__all__ = ["Context", "Emulator", "FunctionCall", "Model", "scripted_model"]
 
 
 class Emulator:
@@ -32,6 +33,8 @@ class Emulator:
     api_key:
         The standard key clients must present. A random one is made when omitted; read it
         from :attr:`api_key` (it is never printed).
+    model:
+        The scripted model's reply function (see :mod:`rt_widget.emulator.model`).
 
     Examples
     --------
@@ -41,10 +44,16 @@ class Emulator:
 
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, api_key: str | None = None):
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        api_key: str | None = None,
+        model: Model = scripted_model,
+    ):
         self.host = host
         self.api_key = api_key or "sk-emulator-" + secrets.token_hex(16)
-        self._routes = EmulatorApp(self.api_key)
+        self._routes = EmulatorApp(self.api_key, model)
         self._loop = BackgroundLoop("rt-widget-emulator")
         self._runner: web.AppRunner | None = None
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import Callable
 from typing import Any
 
 from aiortc import (
@@ -16,6 +17,7 @@ from aiortc import (
 )
 from aiortc.mediastreams import MediaStreamError
 
+from ..beta import event_to_ga, server_event_to_beta
 from .engine import Engine
 from .ids import new_id
 from .model import Model, scripted_model
@@ -34,6 +36,11 @@ class Call:
         The session config the call was created with (GA request shape), or ``None``.
     model:
         The reply function of the scripted model.
+    beta:
+        Speak the legacy beta shape (flat sessions, beta event names) instead of GA.
+    event_filter:
+        When set, only these event types reach the data channel (Azure's ``webrtcfilter=on``);
+        sideband connections still get every event.
     """
 
     def __init__(
@@ -41,12 +48,19 @@ class Call:
         call_id: str,
         session: dict[str, Any] | None = None,
         model: Model = scripted_model,
+        *,
+        beta: bool = False,
+        event_filter: frozenset[str] | None = None,
     ) -> None:
         self.call_id = call_id
+        self.beta = beta
+        self.event_filter = event_filter
+        self.listeners: set[Callable[[str], None]] = set()
         base = default_session(str((session or {}).get("model") or "gpt-realtime"))
         self.sent: list[dict[str, Any]] = []
         self._pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self._channel: RTCDataChannel | None = None
+        self._early: list[str] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self.closed = asyncio.Event()
         self._pc.on("datachannel", self._on_datachannel)
@@ -66,28 +80,47 @@ class Call:
         return str(self._pc.localDescription.sdp)
 
     def send(self, event: dict[str, Any]) -> None:
-        """Send one server event on the data channel, adding its ``event_id``."""
+        """Send one server event (GA) to the data channel and the sideband listeners."""
         event = {"event_id": new_id("event"), **event}
         self.sent.append(event)
-        if self._channel is not None and self._channel.readyState == "open":
-            self._channel.send(json.dumps(event))
+        wire = server_event_to_beta(event) if self.beta else event
+        if wire is None:
+            return
+        text = json.dumps(wire)
+        if self.event_filter is None or wire["type"] in self.event_filter:
+            if self._channel is None:
+                self._early.append(text)  # a sideband can act before the browser's channel opens
+            elif self._channel.readyState == "open":
+                self._channel.send(text)
+        for listener in list(self.listeners):
+            listener(text)
+
+    def receive(self, message: str | bytes) -> None:
+        """Queue one client event (from the data channel or a sideband connection)."""
+        if self.beta:
+            # A message that does not parse goes on as it is: the engine reports what is wrong.
+            with contextlib.suppress(ValueError, TypeError, AttributeError):
+                message = json.dumps(event_to_ga(json.loads(message)))
+        self._inbox.put_nowait(message)
 
     async def close(self) -> None:
-        """Hang up: close the peer connection and stop background work."""
+        """Hang up: close the peer connection and stop background work. Idempotent."""
+        if self.closed.is_set():
+            return
+        self.closed.set()
         self.engine.close()
         for task in self._tasks:
             task.cancel()
         await self._pc.close()
-        self.closed.set()
 
     def _on_datachannel(self, channel: RTCDataChannel) -> None:
         self._channel = channel
-        channel.on("message", self._on_message)
+        channel.on("message", self.receive)
         # The channel is open once aiortc reports it; the service greets with session.created.
         self.send({"type": "session.created", "session": self.engine.session})
-
-    def _on_message(self, message: str | bytes) -> None:
-        self._inbox.put_nowait(message)
+        for text in self._early:
+            channel.send(text)
+        self._early.clear()
 
     async def _serve_inbox(self) -> None:
         while True:
