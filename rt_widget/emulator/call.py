@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 from aiortc import (
     MediaStreamTrack,
     RTCConfiguration,
@@ -16,10 +17,12 @@ from aiortc import (
     RTCSessionDescription,
 )
 from aiortc.mediastreams import MediaStreamError
+from av import AudioFrame
 
 from ..beta import event_to_ga, server_event_to_beta
 from .engine import Engine
 from .ids import new_id
+from .listener import Listener, to_mono_24k
 from .model import Model, scripted_model
 from .session import default_session, merge
 from .speaker import Speaker
@@ -69,6 +72,7 @@ class Call:
         self.speaker = Speaker()
         self._pc.addTrack(self.speaker)
         self.engine = Engine(merge(base, session or {}), self.send, self.speaker, model)
+        self.listener = Listener(self.engine)
         # Client events are handled one at a time, in arrival order.
         self._inbox: asyncio.Queue[str | bytes] = asyncio.Queue()
         self._spawn(self._serve_inbox())
@@ -109,6 +113,7 @@ class Call:
             return
         self.closed.set()
         self.engine.close()
+        self.listener.close()
         for task in self._tasks:
             task.cancel()
         await self._pc.close()
@@ -127,17 +132,23 @@ class Call:
             await self.engine.receive(await self._inbox.get())
 
     def _on_track(self, track: MediaStreamTrack) -> None:
-        self._spawn(self._drain(track))
+        self._spawn(self._hear(track))
 
     async def _on_state(self) -> None:
         if self._pc.connectionState in {"failed", "closed"}:
             await self.close()
 
-    async def _drain(self, track: MediaStreamTrack) -> None:
-        # Read the microphone so aiortc's receive queue does not grow without bound.
+    async def _hear(self, track: MediaStreamTrack) -> None:
+        """Feed the caller's microphone to the listener, frame by frame."""
         with contextlib.suppress(MediaStreamError):
             while True:
-                await track.recv()
+                frame = await track.recv()
+                if not isinstance(frame, AudioFrame):
+                    continue
+                samples = frame.to_ndarray().reshape(-1)
+                if samples.dtype.kind == "f":  # planar float decoders: scale to 16-bit
+                    samples = samples * 32767
+                self.listener.feed(to_mono_24k(samples.astype(np.int16), len(frame.layout.channels)))
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)

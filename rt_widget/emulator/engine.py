@@ -18,7 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import tts
+import numpy as np
+import numpy.typing as npt
+
+from . import asr, tts
 from .ids import new_id
 from .model import Context, FunctionCall, Model, item_text, scripted_model
 from .session import merge
@@ -79,6 +82,8 @@ class Engine:
         self.items: list[dict[str, Any]] = []
         self._audio_ms: dict[str, float] = {}  # assistant item id -> spoken length
         self._user_audio_ms: dict[str, float] = {}  # user item id -> committed audio length
+        self._heard: dict[str, str] = {}  # user audio item id -> what the model understood
+        self._transcribing: set[asyncio.Task[None]] = set()
         self._cancel_reason = "client_cancelled"
         self._input_audio = bytearray()
         self._active: asyncio.Task[None] | None = None
@@ -115,6 +120,15 @@ class Engine:
         except ProtocolError as exc:
             self.error(exc.code, exc.message, exc.param, event_id)
 
+    def emit(self, event: dict[str, Any]) -> None:
+        """Send one server event."""
+        self._emit(event)
+
+    @staticmethod
+    def new_item_id() -> str:
+        """A fresh conversation item id."""
+        return new_id("item")
+
     def error(self, code: str, message: str, param: str | None = None, event_id: str | None = None) -> None:
         """Emit an ``error`` event (the session stays open)."""
         self._emit(
@@ -131,9 +145,11 @@ class Engine:
         )
 
     def close(self) -> None:
-        """Stop any response in progress."""
+        """Stop any response and transcription in progress."""
         if self._active is not None:
             self._active.cancel()
+        for task in list(self._transcribing):
+            task.cancel()
 
     # -- session ---------------------------------------------------------------------------
 
@@ -297,6 +313,10 @@ class Engine:
         self.commit_audio(bytes(self._input_audio))
         self._input_audio.clear()
 
+    def append_input_audio(self, pcm: bytes) -> None:
+        """Add microphone audio to the input buffer (manual turns)."""
+        self._input_audio += pcm
+
     def commit_audio(self, pcm: bytes, item_id: str | None = None) -> dict[str, Any]:
         """Turn committed audio into a user item (``committed`` + ``added`` + ``done``)."""
         item: dict[str, Any] = {
@@ -312,7 +332,45 @@ class Engine:
             {"type": "input_audio_buffer.committed", "item_id": item["id"], "previous_item_id": self._previous_id(item)}
         )
         self._announce(item)
+        task = asyncio.ensure_future(self._transcribe(item, np.frombuffer(pcm, np.int16)))
+        self._transcribing.add(task)
+        task.add_done_callback(self._transcribing.discard)
         return item
+
+    async def _transcribe(self, item: dict[str, Any], pcm: npt.NDArray[np.int16]) -> None:
+        """Recognize a user turn; report it when the session asks for transcription."""
+        text = await asyncio.to_thread(asr.transcribe, pcm, INPUT_RATE, self.session)
+        self._heard[item["id"]] = text
+        if self.session["audio"]["input"]["transcription"] is None:
+            return
+        ids = {"item_id": item["id"], "content_index": 0}
+        if not text:
+            error = {
+                "type": "transcription_error",
+                "code": "audio_unintelligible",
+                "message": "The audio could not be transcribed.",
+                "param": None,
+            }
+            self._emit({"type": "conversation.item.input_audio_transcription.failed", **ids, "error": error})
+            return
+        item["content"][0]["transcript"] = text
+        for word in re.findall(r"\S+\s*", text):
+            self._emit({"type": "conversation.item.input_audio_transcription.delta", **ids, "delta": word})
+        seconds = len(pcm) / INPUT_RATE
+        self._emit(
+            {
+                "type": "conversation.item.input_audio_transcription.completed",
+                **ids,
+                "transcript": text,
+                "usage": {"type": "duration", "seconds": round(seconds, 3)},
+            }
+        )
+
+    async def interrupt(self) -> None:
+        """Barge-in: cancel the reply in progress (``turn_detected``) and cut its audio."""
+        if self._active is not None:
+            await self.cancel_response("turn_detected")
+        self.clear_output_audio()
 
     async def _on_input_audio_buffer_clear(self, event: dict[str, Any]) -> None:
         self._input_audio.clear()
@@ -414,6 +472,8 @@ class Engine:
             "metadata": params.get("metadata"),
         }
         self._emit({"type": "response.created", "response": dict(response)})
+        if self._transcribing:  # the scripted model understands speech through its transcript
+            await asyncio.wait(list(self._transcribing))
         context = self._context(params)
         item: dict[str, Any] | None = None
         spoken = Spoken()
@@ -493,11 +553,17 @@ class Engine:
             ]
             items += [r for r in refs if r.get("type") != "item_reference"]
         return Context(
-            items=list(items),
+            items=[self._as_heard(i) for i in items],
             instructions=str(params.get("instructions", self.session["instructions"])),
             tools=list(params.get("tools", self.session["tools"])),
             tool_choice=params.get("tool_choice", self.session["tool_choice"]),
         )
+
+    def _as_heard(self, item: dict[str, Any]) -> dict[str, Any]:
+        heard = self._heard.get(str(item.get("id")))
+        if not heard or item_text(item):
+            return item
+        return {**item, "content": [{"type": "input_audio", "transcript": heard}]}
 
     def _output_item(self, reply: str | FunctionCall) -> dict[str, Any]:
         if isinstance(reply, FunctionCall):

@@ -49,7 +49,7 @@ class Speech:
 
 class _Engine:
     def __init__(self) -> None:
-        import espeakng_loader  # type: ignore[import-untyped]
+        import espeakng_loader
 
         self._lib = ctypes.CDLL(espeakng_loader.get_library_path())
         data = espeakng_loader.get_data_path().encode()
