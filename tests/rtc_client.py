@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import threading
 import time
 from typing import Any
 
@@ -25,6 +26,7 @@ class RtcClient:
         self.audio: list[np.ndarray] = []  # received frames, 16-bit
         self._pc: RTCPeerConnection | None = None
         self._channel: RTCDataChannel | None = None
+        self.channel_closed = threading.Event()
         self._loop.run(self._setup())
 
     async def _setup(self) -> None:
@@ -32,9 +34,16 @@ class RtcClient:
         self._pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self._pc.addTransceiver("audio", direction="recvonly")
         channel = self._pc.createDataChannel("oai-events")
-        channel.on("message", lambda m: self.events.append(json.loads(m)))
+        channel.on("message", self._on_message)
+        channel.on("close", self.channel_closed.set)
         self._channel = channel
         self._pc.on("track", lambda track: asyncio.ensure_future(self._record(track)))
+
+    def _on_message(self, message: str) -> None:
+        try:
+            self.events.append(json.loads(message))
+        except ValueError:
+            self.events.append({"type": "<malformed>", "raw": message})
 
     async def _record(self, track: MediaStreamTrack) -> None:
         with contextlib.suppress(MediaStreamError):

@@ -14,10 +14,12 @@ from aiohttp import web
 
 from .._loop import BackgroundLoop
 from . import _loopback
+from .call import Call
+from .faults import Faults
 from .model import Context, FunctionCall, Model, scripted_model
 from .server import EmulatorApp
 
-__all__ = ["Context", "Emulator", "FunctionCall", "Model", "scripted_model"]
+__all__ = ["Call", "Context", "Emulator", "Faults", "FunctionCall", "Model", "scripted_model"]
 
 
 class Emulator:
@@ -35,6 +37,9 @@ class Emulator:
         from :attr:`api_key` (it is never printed).
     model:
         The scripted model's reply function (see :mod:`rt_widget.emulator.model`).
+    faults:
+        Faults to inject into requests and new calls (see :class:`Faults`); change them
+        later through :attr:`faults`.
 
     Examples
     --------
@@ -50,10 +55,11 @@ class Emulator:
         port: int = 0,
         api_key: str | None = None,
         model: Model = scripted_model,
+        faults: Faults | None = None,
     ):
         self.host = host
         self.api_key = api_key or "sk-emulator-" + secrets.token_hex(16)
-        self._routes = EmulatorApp(self.api_key, model)
+        self._routes = EmulatorApp(self.api_key, model, faults)
         self._loop = BackgroundLoop("rt-widget-emulator")
         self._runner: web.AppRunner | None = None
         try:
@@ -78,6 +84,23 @@ class Emulator:
         """The REST base URL, the emulator's equivalent of ``https://api.openai.com/v1``."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}/v1"
+
+    @property
+    def faults(self) -> Faults:
+        """Faults injected into requests and calls created from now on."""
+        return self._routes.faults
+
+    @faults.setter
+    def faults(self, faults: Faults) -> None:
+        self._routes.faults = faults
+
+    def call(self, call_id: str) -> Call:
+        """A running call, e.g. to set faults on it alone (``emu.call(id).faults``)."""
+        try:
+            return self._routes.calls[call_id]
+        except KeyError:
+            msg = f"No running call {call_id!r}; running calls: {sorted(self._routes.calls) or 'none'}."
+            raise KeyError(msg) from None
 
     @property
     def running(self) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 from collections.abc import Callable
 from typing import Any
@@ -21,6 +22,7 @@ from av import AudioFrame
 
 from ..beta import event_to_ga, server_event_to_beta
 from .engine import Engine
+from .faults import SESSION_EXPIRED, Faults
 from .ids import new_id
 from .listener import Listener, to_mono_24k
 from .model import Model, scripted_model
@@ -44,6 +46,8 @@ class Call:
     event_filter:
         When set, only these event types reach the data channel (Azure's ``webrtcfilter=on``);
         sideband connections still get every event.
+    faults:
+        Faults to inject into this call (a copy: change ``call.faults`` to affect only it).
     """
 
     def __init__(
@@ -54,8 +58,10 @@ class Call:
         *,
         beta: bool = False,
         event_filter: frozenset[str] | None = None,
+        faults: Faults | None = None,
     ) -> None:
         self.call_id = call_id
+        self.faults = Faults() if faults is None else dataclasses.replace(faults)
         self.beta = beta
         self.event_filter = event_filter
         self.listeners: set[Callable[[str], None]] = set()
@@ -69,7 +75,7 @@ class Call:
         self._pc.on("datachannel", self._on_datachannel)
         self._pc.on("track", self._on_track)
         self._pc.on("connectionstatechange", self._on_state)
-        self.speaker = Speaker()
+        self.speaker = Speaker(silent=lambda: self.faults.silent_audio)
         self._pc.addTrack(self.speaker)
         self.engine = Engine(merge(base, session or {}), self.send, self.speaker, model)
         self.listener = Listener(self.engine)
@@ -96,6 +102,8 @@ class Call:
                 self._early.append(text)  # a sideband can act before the browser's channel opens
             elif self._channel.readyState == "open":
                 self._channel.send(text)
+                if self.faults.close_channel_mid_response and wire["type"].endswith(".delta"):
+                    self._channel.close()
         for listener in list(self.listeners):
             listener(text)
 
@@ -116,6 +124,8 @@ class Call:
         self.listener.close()
         for task in self._tasks:
             task.cancel()
+        if self._channel is not None:
+            self._channel.close()  # a clean close the client sees at once
         await self._pc.close()
 
     def _on_datachannel(self, channel: RTCDataChannel) -> None:
@@ -123,6 +133,9 @@ class Call:
         channel.on("message", self.receive)
         # The channel is open once aiortc reports it; the service greets with session.created.
         self.send({"type": "session.created", "session": self.engine.session})
+        if self.faults.malformed_event:
+            channel.send("{this is not JSON (injected fault)")
+        self._spawn(self._expire_when_due())
         for text in self._early:
             channel.send(text)
         self._early.clear()
@@ -130,6 +143,18 @@ class Call:
     async def _serve_inbox(self) -> None:
         while True:
             await self.engine.receive(await self._inbox.get())
+
+    async def _expire_when_due(self) -> None:
+        """End the call once the session_expired fault is due (it may be set at any time)."""
+        opened = asyncio.get_running_loop().time()
+        while True:
+            after_s = self.faults.session_expired_after_s
+            if after_s is not None and asyncio.get_running_loop().time() - opened >= after_s:
+                break
+            await asyncio.sleep(0.05)
+        self.engine.error("session_expired", SESSION_EXPIRED)
+        await asyncio.sleep(0.2)  # let the error reach the client before the channel closes
+        await self.close()
 
     def _on_track(self, track: MediaStreamTrack) -> None:
         self._spawn(self._hear(track))

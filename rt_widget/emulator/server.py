@@ -16,6 +16,7 @@ from aiohttp import WSMsgType, web
 from ..beta import session_from_beta, session_to_beta
 from .call import Call
 from .errors import error_response, invalid_api_key
+from .faults import REST_ERRORS, Faults
 from .ids import new_call_id
 from .model import Model, scripted_model
 from .secrets_store import DEFAULT_TTL_S, MAX_TTL_S, MIN_TTL_S, Secret, SecretStore
@@ -68,12 +69,14 @@ async def cors(request: web.Request, handler: Handler) -> web.StreamResponse:
 class EmulatorApp:
     """Routes and state of one emulator server."""
 
-    def __init__(self, api_key: str, model: Model = scripted_model) -> None:
+    def __init__(self, api_key: str, model: Model = scripted_model, faults: Faults | None = None) -> None:
         self._api_key = api_key
         self._model = model
+        self.faults = faults or Faults()
         self.secrets = SecretStore()
         self.calls: dict[str, Call] = {}
-        self.app = web.Application(middlewares=[cors])
+        self._watchers: set[asyncio.Future[bool]] = set()
+        self.app = web.Application(middlewares=[cors, self._inject_rest_faults])
         for prefix in ("/v1", "/openai/v1"):
             self.app.router.add_post(f"{prefix}/realtime/client_secrets", self.client_secrets)
             self.app.router.add_post(f"{prefix}/realtime/calls", self.create_call)
@@ -82,6 +85,14 @@ class EmulatorApp:
         self.app.router.add_post("/v1/realtime/sessions", self.beta_sessions)
         self.app.router.add_post("/v1/realtime", self.beta_call)
         self.app.on_shutdown.append(self._close_calls)
+
+    @web.middleware
+    async def _inject_rest_faults(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        status = self.faults.rest_status
+        if status is None or request.method == "OPTIONS":
+            return await handler(request)
+        code, type_, message = REST_ERRORS[status]
+        return error_response(status, message, code=code, type_=type_)
 
     # -- auth --------------------------------------------------------------------------------
 
@@ -163,13 +174,19 @@ class EmulatorApp:
         beta: bool = False,
         event_filter: frozenset[str] | None = None,
     ) -> web.StreamResponse:
-        call = Call(new_call_id(), session, self._model, beta=beta, event_filter=event_filter)
+        faults = self.faults
+        call = Call(new_call_id(), session, self._model, beta=beta, event_filter=event_filter, faults=faults)
         try:
             answer = await call.answer(offer)
+            if faults.slow_answer_s:
+                await asyncio.sleep(faults.slow_answer_s)
+            if faults.malformed_answer:
+                answer = "this is not an SDP answer (injected fault)"
         except ValueError as exc:
             await call.close()
             return error_response(400, f"Invalid SDP offer: {exc}", param="sdp")
         self.calls[call.call_id] = call
+        self._forget_when_closed(call)
         return web.Response(
             status=201,
             text=answer,
@@ -250,6 +267,12 @@ class EmulatorApp:
         if request.query.get("model"):
             session["model"] = request.query["model"]
         return await self._answer(await request.text(), session, prefix="/v1", beta=True)
+
+    def _forget_when_closed(self, call: Call) -> None:
+        task = asyncio.ensure_future(call.closed.wait())
+        task.add_done_callback(lambda _t: self.calls.pop(call.call_id, None))
+        self._watchers.add(task)
+        task.add_done_callback(self._watchers.discard)
 
     async def _close_calls(self, _app: web.Application) -> None:
         for call in list(self.calls.values()):

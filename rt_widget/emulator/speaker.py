@@ -34,8 +34,9 @@ class Speaker(MediaStreamTrack):
 
     kind = "audio"
 
-    def __init__(self) -> None:
+    def __init__(self, silent: Callable[[], bool] = lambda: False) -> None:
         super().__init__()
+        self._silent = silent
         self._queue: npt.NDArray[np.int16] = np.zeros(0, np.int16)
         self._start: float | None = None
         self._sent = 0
@@ -72,7 +73,8 @@ class Speaker(MediaStreamTrack):
             if len(self._queue) == 0 and self.on_drained is not None:
                 asyncio.get_running_loop().call_soon(self.on_drained)
         frame_samples = np.zeros(FRAME, np.int16)
-        frame_samples[: len(chunk)] = chunk
+        if not self._silent():
+            frame_samples[: len(chunk)] = chunk
         frame = AudioFrame.from_ndarray(frame_samples.reshape(1, -1), format="s16", layout="mono")
         frame.sample_rate = RATE
         frame.pts = self._sent - FRAME
