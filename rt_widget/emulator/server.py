@@ -75,7 +75,7 @@ class EmulatorApp:
         self.faults = faults or Faults()
         self.secrets = SecretStore()
         self.calls: dict[str, Call] = {}
-        self._watchers: set[asyncio.Future[bool]] = set()
+        self._watchers: set[asyncio.Task[Any]] = set()
         self.app = web.Application(middlewares=[cors, self._inject_rest_faults])
         for prefix in ("/v1", "/openai/v1"):
             self.app.router.add_post(f"{prefix}/realtime/client_secrets", self.client_secrets)
