@@ -210,3 +210,18 @@ def test_client_errors_come_back_on_the_data_channel(emulator, rtc_client):
         "param": "session.type",
         "event_id": "evt_1",
     }
+
+
+def test_session_part_wrapped_like_the_webrtc_guide_is_accepted(emulator, rtc_client):
+    wrapped = json.dumps(
+        {"session": {"type": "realtime", "model": "gpt-realtime", "audio": {"output": {"voice": "marin"}}}}
+    )
+    response = httpx.post(
+        f"{emulator.base_url}/realtime/calls",
+        files={"sdp": (None, rtc_client.offer(), "application/sdp"), "session": (None, wrapped, "application/json")},
+        headers={"Authorization": f"Bearer {emulator.api_key}"},
+        timeout=30,
+    )
+    assert response.status_code == 201
+    rtc_client.accept(response.text)
+    assert rtc_client.wait_for("session.created")["session"]["audio"]["output"]["voice"] == "marin"

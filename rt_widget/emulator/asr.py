@@ -96,10 +96,15 @@ _recognizer: _Recognizer | None = None
 _lock = threading.Lock()
 
 
-def transcribe(samples: npt.NDArray[np.int16], rate: int, session: dict[str, Any]) -> str:
-    """The phrase heard in ``samples`` (blocking; run it in a worker thread)."""
+def recognize(samples: npt.NDArray[np.int16], rate: int, phrases: list[str]) -> str:
+    """Which of ``phrases`` was said in ``samples`` (blocking; run it in a worker thread)."""
     global _recognizer  # the acoustic model is large: load it once per process
     with _lock:
         if _recognizer is None:
             _recognizer = _Recognizer()
-        return _recognizer.transcribe(to_16k(samples, rate), phrases_for(session))
+        return _recognizer.transcribe(to_16k(samples, rate) if rate != RATE else samples, phrases)
+
+
+def transcribe(samples: npt.NDArray[np.int16], rate: int, session: dict[str, Any]) -> str:
+    """The phrase heard in ``samples``, among those :func:`phrases_for` the session."""
+    return recognize(samples, rate, phrases_for(session))

@@ -346,6 +346,9 @@ async def _read_offer(request: web.Request) -> tuple[str, dict[str, Any] | None]
         config = json.loads(session)
     except json.JSONDecodeError:
         return error_response(400, "The 'session' part is not valid JSON.", param="session")
+    if isinstance(config, dict) and set(config) == {"session"}:
+        # OpenAI's WebRTC guide posts its client_secrets body, {"session": {...}}, as this part.
+        config = config["session"]
     try:
         _session_request(config, "session")
     except ProtocolError as exc:
