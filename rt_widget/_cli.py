@@ -13,7 +13,10 @@ DEFAULT_KEY = "sk-emulator-local"
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``rt-widget``."""
-    parser = argparse.ArgumentParser(prog="rt-widget", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="rt-widget",
+        description="Tools of rt-widget, realtime voice models in Jupyter notebooks.",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     emu = commands.add_parser(
         "emulator",
@@ -21,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
         description="Serve the local Realtime API emulator until interrupted (Ctrl+C).",
     )
     emu.add_argument("--host", default="127.0.0.1", help="interface to bind (default: loopback)")
-    emu.add_argument("--port", type=int, default=8765, help="TCP port (0 picks a free one)")
+    emu.add_argument("--port", type=int, default=8765, help="TCP port (default: 8765; 0 picks a free one)")
     emu.add_argument(
         "--api-key",
         default=DEFAULT_KEY,
@@ -42,6 +45,8 @@ def _run_emulator(host: str, port: int, api_key: str) -> int:
         print("Pick another --port, or 0 for a free one.", file=sys.stderr)
         return 2
     print(f"Realtime emulator listening on {server.base_url} (Ctrl+C stops it)", flush=True)
+    if api_key == DEFAULT_KEY:  # a public, well-known value; a key the user chose is never printed
+        print(f"Clients send: Authorization: Bearer {DEFAULT_KEY}", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with contextlib.suppress(KeyboardInterrupt):

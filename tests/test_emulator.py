@@ -225,3 +225,42 @@ def test_session_part_wrapped_like_the_webrtc_guide_is_accepted(emulator, rtc_cl
     assert response.status_code == 201
     rtc_client.accept(response.text)
     assert rtc_client.wait_for("session.created")["session"]["audio"]["output"]["voice"] == "marin"
+
+
+def test_cli_serves_until_interrupted():
+    import signal
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rt_widget._cli", "emulator", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        first = proc.stdout.readline()
+        assert first.startswith("Realtime emulator listening on http://127.0.0.1:")
+        base_url = first.split()[4]
+        assert "sk-emulator-local" in proc.stdout.readline()
+        minted = httpx.post(
+            f"{base_url}/realtime/client_secrets",
+            json={"session": {"type": "realtime"}},
+            headers={"Authorization": "Bearer sk-emulator-local"},
+            timeout=10,
+        )
+        assert minted.json()["value"].startswith("ek_")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=15) == 0
+
+
+def test_cli_explains_a_busy_port(emulator):
+    result = subprocess.run(
+        [sys.executable, "-m", "rt_widget._cli", "emulator", "--port", str(emulator.port)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{emulator.port}" in result.stderr
+    assert "Pick another --port" in result.stderr
+    assert "Traceback" not in result.stderr

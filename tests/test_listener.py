@@ -175,3 +175,18 @@ def test_tools_and_prompt_extend_the_phrases():
 def test_resampling_keeps_duration():
     one_second = np.zeros(22050, np.int16)
     assert abs(len(to_16k(one_second, 22050)) - 16000) < 200
+
+
+def test_a_spoken_request_naming_a_tool_calls_it():
+    async def body():
+        h = Harness()
+        tool = {"type": "function", "name": "get_weather", "parameters": {"type": "object", "properties": {}}}
+        await h.send(
+            {"type": "session.update", "session": {"type": "realtime", "output_modalities": ["text"], "tools": [tool]}}
+        )
+        listener = Listener(h.engine)
+        await say(listener, np.concatenate([silence(0.3), speech_24k("call get weather"), silence(0.5)]))
+        done = await until(h, "response.function_call_arguments.done")
+        assert done["name"] == "get_weather"
+
+    run(body)
