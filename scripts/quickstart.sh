@@ -6,4 +6,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
 build_frontend
 python_env lab
 step "Starting JupyterLab with notebooks/quickstart.ipynb (Ctrl+C stops it)"
-exec "$VENV/bin/jupyter" lab notebooks/quickstart.ipynb "$@"
+extra=()
+[ "$(id -u)" -eq 0 ] && extra+=(--allow-root)  # JupyterLab refuses root without it
+exec "$VENV/bin/jupyter" lab notebooks/quickstart.ipynb "${extra[@]}" "$@"
