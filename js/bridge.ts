@@ -2,6 +2,7 @@
 
 import type { AnyModel } from "@anywidget/types";
 import type { Answer } from "./rtc/call";
+import { postOffer } from "./rtc/signaling";
 import type { BrowserMessage, Direction, KernelMessage, RealtimeEvent, RealtimeModel, WireEvent } from "./types";
 
 /** The part of the anywidget model the bridge needs (easy to fake in tests). */
@@ -43,15 +44,26 @@ export class EventBatcher {
 	}
 }
 
-/** Ask the kernel to answer an SDP offer; rejects with the kernel's message or on timeout. */
+/** Tell the kernel which call the browser joined (it may open a sideband to it). */
+export function reportCall(channel: Channel, callId: string): void {
+	post(channel, { kind: "call", call_id: callId });
+}
+
+/**
+ * Ask the kernel to answer an SDP offer; rejects with the kernel's message or on timeout.
+ * The kernel either relays the offer itself, or hands back a URL and a one-off ephemeral
+ * key, and then the browser posts the offer.
+ */
 export function requestAnswer(channel: Channel, sdp: string, timeoutMs = 30_000): Promise<Answer> {
 	const id = crypto.randomUUID();
 	return new Promise<Answer>((resolve, reject) => {
 		const onMessage = (msg: KernelMessage) => {
 			if (msg.kind !== "answer" || msg.id !== id) return;
 			done();
-			if (msg.error || !msg.sdp) reject(new Error(msg.error || "The kernel returned no SDP answer."));
-			else resolve({ sdp: msg.sdp, callId: msg.call_id ?? null });
+			if (msg.error) reject(new Error(msg.error));
+			else if (msg.direct) postOffer(msg.direct.url, msg.direct.token, sdp).then(resolve, reject);
+			else if (msg.sdp) resolve({ sdp: msg.sdp, callId: msg.call_id ?? null });
+			else reject(new Error("The kernel returned no SDP answer."));
 		};
 		const timer = setTimeout(() => {
 			done();

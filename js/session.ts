@@ -1,7 +1,7 @@
 // The model-level controller: one call at a time per widget, shared by all of its views.
 
 import type { AnyModel } from "@anywidget/types";
-import { EventBatcher, requestAnswer } from "./bridge";
+import { EventBatcher, reportCall, requestAnswer } from "./bridge";
 import { Call, type CallState } from "./rtc/call";
 import type { KernelMessage, RealtimeEvent, RealtimeModel, Status } from "./types";
 
@@ -15,6 +15,7 @@ export class Session {
 		this.#audio = new Audio();
 		this.#audio.autoplay = true;
 		model.on("msg:custom", this.#onKernelMessage);
+		model.on("change:muted", this.#onMuted);
 	}
 
 	get active(): boolean {
@@ -33,6 +34,8 @@ export class Session {
 		});
 		this.#call = call;
 		await call.connect();
+		call.setMuted(this.model.get("muted"));
+		if (call.callId) reportCall(this.model, call.callId);
 	}
 
 	hangup(): void {
@@ -41,6 +44,7 @@ export class Session {
 
 	dispose(): void {
 		this.model.off("msg:custom", this.#onKernelMessage);
+		this.model.off("change:muted", this.#onMuted);
 		this.hangup();
 		this.#batcher.flush();
 		this.#audio.srcObject = null;
@@ -59,6 +63,10 @@ export class Session {
 		this.model.set("status", status);
 		this.model.set("error", error);
 	}
+
+	#onMuted = (): void => {
+		this.#call?.setMuted(this.model.get("muted"));
+	};
 
 	#onKernelMessage = (msg: KernelMessage): void => {
 		if (msg.kind === "connect") void this.connect();

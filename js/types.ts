@@ -8,6 +8,7 @@ export interface RealtimeModel {
 	error: string;
 	call_id: string;
 	provider_name: string;
+	muted: boolean;
 	_widget_id: string;
 }
 
@@ -28,10 +29,21 @@ export interface WireEvent {
 
 /** Messages from the kernel (Realtime.send in Python). */
 export type KernelMessage =
-	| { kind: "answer"; id: string; sdp?: string; call_id?: string | null; error?: string }
+	| {
+			kind: "answer";
+			id: string;
+			sdp?: string;
+			call_id?: string | null;
+			error?: string;
+			/** Post the offer here yourself, with this one-off ephemeral key. */
+			direct?: { url: string; token: string };
+	  }
 	| { kind: "connect" }
 	| { kind: "hangup" }
 	| { kind: "send"; event: RealtimeEvent };
 
 /** Messages to the kernel (Realtime._on_message in Python). */
-export type BrowserMessage = { kind: "offer"; id: string; sdp: string } | { kind: "events"; events: WireEvent[] };
+export type BrowserMessage =
+	| { kind: "offer"; id: string; sdp: string }
+	| { kind: "events"; events: WireEvent[] }
+	| { kind: "call"; call_id: string };

@@ -1,21 +1,45 @@
-"""Realtime: the widget's traits and the messages between kernel and browser, nothing else."""
+"""Realtime: the widget's traits and the messages between kernel and browser."""
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
+import logging
 import pathlib
+import threading
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import anywidget
 import traitlets
 
-from . import providers
+from . import beta, providers
 from ._loop import io_loop
+from .config import VAD_FIELDS, SessionConfig
 from .events import EventLog
-from .providers import CallAnswer, ConnectError, Provider
+from .providers import CallAnswer, ConnectError, DirectCall, Provider
+from .sideband import SidebandConnection
 
+log = logging.getLogger(__name__)
 _STATIC = pathlib.Path(__file__).parent / "static"
+
+CLIENT_EVENTS = frozenset(
+    {
+        "session.update",
+        "input_audio_buffer.append",
+        "input_audio_buffer.commit",
+        "input_audio_buffer.clear",
+        "conversation.item.create",
+        "conversation.item.retrieve",
+        "conversation.item.truncate",
+        "conversation.item.delete",
+        "response.create",
+        "response.cancel",
+        "output_audio_buffer.clear",
+    }
+)
+Callback = Callable[[dict[str, Any]], object]
 
 
 class Realtime(anywidget.AnyWidget):
@@ -23,19 +47,37 @@ class Realtime(anywidget.AnyWidget):
 
     The kernel holds the key and answers the browser's WebRTC offer through the provider;
     the browser runs the peer connection and streams every data-channel event back here.
+    Every setting is checked before anything goes over the network.
 
     Parameters
     ----------
     model:
-        Realtime model (for Azure, the deployment name).
+        Realtime model (for Azure, the provider's deployment is used).
     voice:
-        Output voice, e.g. ``"marin"``. ``None`` keeps the service default.
+        Output voice: alloy, ash, ballad, coral, echo, sage, shimmer, verse, marin or cedar.
     instructions:
-        System instructions. ``None`` keeps the service default.
+        System instructions.
+    output_modalities:
+        ``"audio"`` (spoken replies with transcripts) or ``"text"``.
+    transcription:
+        Input transcription model (e.g. ``"gpt-4o-mini-transcribe"``), or a dict with
+        ``model``, ``language`` and ``prompt``. ``None`` turns it off.
+    turn_detection:
+        ``"server_vad"``, ``"semantic_vad"``, a dict of VAD settings, or ``None`` for manual
+        turns and push-to-talk. VAD settings can also be given directly: ``threshold``,
+        ``prefix_padding_ms``, ``silence_duration_ms``, ``idle_timeout_ms``,
+        ``create_response``, ``interrupt_response``, ``eagerness``.
+    noise_reduction:
+        ``"near_field"``, ``"far_field"`` or ``None``.
+    tools, tool_choice, max_output_tokens, speed, tracing:
+        As in the Realtime API's session object.
     provider:
-        ``"openai"``, ``"emulator"`` or a :class:`~rt_widget.providers.Provider`. By default:
-        OpenAI when ``OPENAI_API_KEY`` is set, otherwise the embedded emulator.
-
+        ``"openai"``, ``"azure"``, ``"beta"``, ``"emulator"`` or a
+        :class:`~rt_widget.providers.Provider`. By default: OpenAI when ``OPENAI_API_KEY`` is
+        set, Azure when ``AZURE_OPENAI_ENDPOINT`` is set, otherwise the embedded emulator.
+    sideband:
+        Also join each call from the kernel over a WebSocket (OpenAI, Azure and the emulator).
+        Needed by :meth:`wait_for`; its events are merged with the browser's, without duplicates.
     """
 
     _esm = _STATIC / "widget.js"
@@ -48,49 +90,147 @@ class Realtime(anywidget.AnyWidget):
     call_id = traitlets.Unicode("").tag(sync=True)
     """The current call's ``rtc_...`` id (not a secret), empty before the first connect."""
     provider_name = traitlets.Unicode("").tag(sync=True)
-    """Which provider answers the calls (``openai``, ``emulator``, ...)."""
+    """Which provider answers the calls (``openai``, ``azure``, ``beta``, ``emulator``...)."""
+    muted = traitlets.Bool(False).tag(sync=True)
+    """Whether the microphone is muted (the call goes on)."""
     _widget_id = traitlets.Unicode("").tag(sync=True)
 
     def __init__(
         self,
         *,
-        model: str = "gpt-realtime",
-        voice: str | None = None,
-        instructions: str | None = None,
         provider: Provider | str | None = None,
+        sideband: bool = False,
+        **settings: Any,
     ) -> None:
+        self.config = SessionConfig.from_kwargs(**settings)
+        """The validated session configuration sent with every new call."""
         self.provider = providers.select(provider)
+        if sideband and self.provider.beta:
+            raise ValueError("The legacy beta shape has no sideband connection; use sideband=False.")
         super().__init__(_widget_id=uuid.uuid4().hex, provider_name=self.provider.name)
-        session: dict[str, Any] = {"type": "realtime", "model": model}
-        if instructions is not None:
-            session["instructions"] = instructions
-        if voice is not None:
-            session["audio"] = {"output": {"voice": voice}}
-        self.session = session
-        """The GA session config sent with every new call."""
         self.events = EventLog()
         """Every event of every call, in order."""
+        self._sideband_wanted = sideband
+        self._sideband: SidebandConnection | None = None
         self._next_seq = 0
+        self._seen: set[str] = set()  # server event ids, so sideband and browser copies merge
+        self._lock = threading.Lock()
+        self._callbacks: dict[str, list[Callback]] = {}
+        self._waiters: list[tuple[str, asyncio.AbstractEventLoop, asyncio.Future[dict[str, Any]]]] = []
+        self._active_response: str | None = None
         self.on_msg(self._on_message)
 
-    # -- commands -------------------------------------------------------------------------
+    # -- commands ------------------------------------------------------------------------------
 
     def connect(self) -> None:
         """Ask the displayed widget to start a call (same as pressing Connect)."""
-        self.send({"kind": "connect"})
+        self._post({"kind": "connect"})
 
     def hangup(self) -> None:
         """End the current call (same as pressing Hang up)."""
-        self.send({"kind": "hangup"})
+        self._post({"kind": "hangup"})
+        self._close_sideband()
 
-    def send_event(self, event: dict[str, Any]) -> None:
-        """Send one client event on the data channel; it is logged when the browser sends it."""
-        if not isinstance(event, dict) or not isinstance(event.get("type"), str):
-            msg = f"A client event is a dict with a 'type' string; got {event!r}."
-            raise TypeError(msg)
-        self.send({"kind": "send", "event": event})
+    def send(self, event: dict[str, Any], buffers: Any = None) -> None:
+        """Send one client event to the call, e.g. ``s.send({"type": "response.create"})``.
 
-    # -- messages from the browser ---------------------------------------------------------
+        It goes out on the browser's data channel (or the sideband when the browser is not
+        connected) and is logged as a ``client`` event.
+        """
+        if isinstance(event, dict) and "kind" in event and "type" not in event:
+            super().send(event, buffers)  # a widget-protocol message (anywidget's own)
+            return
+        self._check_client_event(event)
+        sideband = self._sideband
+        if self.status != "connected" and sideband is not None and sideband.open:
+            sideband.send(event)
+            self._ingest(event, "client", call_id=self.call_id or None)
+            return
+        if self.status not in ("connected", "connecting"):
+            raise RuntimeError(f"Cannot send {event['type']!r}: the call is {self.status}. Press Connect first.")
+        self._post({"kind": "send", "event": event})
+
+    def say(self, text: str) -> None:
+        """Add a user text message and ask for a reply."""
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f"say() needs some text; got {text!r}.")
+        self.send(
+            {
+                "type": "conversation.item.create",
+                "item": {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]},
+            }
+        )
+        self.send({"type": "response.create"})
+
+    def update(self, **settings: Any) -> None:
+        """Change session settings; sends a ``session.update`` when connected.
+
+        Takes the same settings as the constructor, e.g. ``s.update(instructions="...")`` or
+        ``s.update(threshold=0.7)``. Invalid settings raise before anything is sent.
+        """
+        if not settings:
+            raise ValueError("update() needs at least one setting, e.g. update(instructions='...').")
+        changed = self.config.updated(**settings)
+        self.config = changed
+        if self.status == "connected":
+            session = changed.to_beta() if self.provider.beta else changed.to_ga(only=_fields(settings))
+            self.send({"type": "session.update", "session": session})
+
+    def interrupt(self) -> None:
+        """Stop the model: cancel the response in progress, then cut off its audio."""
+        if self._active_response is not None:
+            self.send({"type": "response.cancel"})
+        self.send({"type": "output_audio_buffer.clear"})
+
+    def mute(self, muted: bool = True) -> None:
+        """Mute (or unmute) the microphone; the call goes on."""
+        self.muted = bool(muted)
+
+    def on(self, type_: str, callback: Callback) -> None:
+        """Call ``callback(event)`` for every event of ``type_`` (``"*"`` for all)."""
+        if not callable(callback):
+            raise TypeError(f"on() needs a callable; got {callback!r}.")
+        with self._lock:
+            self._callbacks.setdefault(type_, []).append(callback)
+
+    def off(self, type_: str, callback: Callback | None = None) -> None:
+        """Remove one callback for ``type_``, or all of them."""
+        with self._lock:
+            if callback is None:
+                self._callbacks.pop(type_, None)
+            elif callback in self._callbacks.get(type_, []):
+                self._callbacks[type_].remove(callback)
+
+    async def wait_for(self, type_: str, timeout: float = 30) -> dict[str, Any]:  # noqa: ASYNC109 - the API the docs show
+        """Wait, inside a running cell, for the next event of ``type_``; return it.
+
+        A running cell keeps the kernel busy, and then browser messages wait; so this listens
+        on the sideband (``Realtime(sideband=True)``), which reaches the kernel directly.
+        """
+        if self._sideband is None or not self._sideband.open:
+            raise RuntimeError(
+                "wait_for() needs the sideband connection: create the session with "
+                "Realtime(sideband=True) and connect. (While a cell runs, the kernel cannot "
+                "receive the browser's messages.)"
+            )
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[dict[str, Any]] = loop.create_future()
+        entry = (type_, loop, future)
+        with self._lock:
+            self._waiters.append(entry)
+        try:
+            return await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            raise TimeoutError(f"No {type_!r} event within {timeout} s.") from None
+        finally:
+            with self._lock:
+                if entry in self._waiters:
+                    self._waiters.remove(entry)
+
+    # -- messages from the browser ---------------------------------------------------------------
+
+    def _post(self, msg: dict[str, Any]) -> None:
+        super().send(msg)
 
     def _on_message(self, _widget: object, msg: dict[str, Any], _buffers: list[bytes]) -> None:
         kind = msg.get("kind")
@@ -98,35 +238,120 @@ class Realtime(anywidget.AnyWidget):
             self._on_offer(str(msg.get("id", "")), str(msg.get("sdp", "")))
         elif kind == "events":
             self._on_events(msg.get("events") or [])
+        elif kind == "call":
+            self._on_call(str(msg.get("call_id") or ""))
 
     def _on_offer(self, request_id: str, sdp: str) -> None:
-        future = io_loop().submit(self.provider.create_call(sdp, self.session))
-        future.add_done_callback(lambda f: self._reply_answer(request_id, f))
+        self._close_sideband()
+        self._active_response = None
+        future = io_loop().submit(self.provider.connect(sdp, self.config))
+        future.add_done_callback(lambda f: self._reply(request_id, f))
 
-    def _reply_answer(self, request_id: str, future: concurrent.futures.Future[CallAnswer]) -> None:
+    def _reply(self, request_id: str, future: concurrent.futures.Future[CallAnswer | DirectCall]) -> None:
         try:
-            answer = future.result()
+            result = future.result()
         except ConnectError as exc:
-            self.send({"kind": "answer", "id": request_id, "error": str(exc)})
+            self._post({"kind": "answer", "id": request_id, "error": str(exc)})
             return
         except Exception as exc:
+            log.debug("connect failed", exc_info=True)
             message = f"Unexpected {type(exc).__name__} while creating the call: {exc}"
-            self.send({"kind": "answer", "id": request_id, "error": message})
+            self._post({"kind": "answer", "id": request_id, "error": message})
             return
-        self.call_id = answer.call_id or ""
-        self.send({"kind": "answer", "id": request_id, "sdp": answer.sdp, "call_id": answer.call_id})
+        if isinstance(result, DirectCall):
+            # The ephemeral key travels once, in this message: never in a trait or the log.
+            self._post({"kind": "answer", "id": request_id, "direct": {"url": result.url, "token": result.token}})
+            return
+        self._post({"kind": "answer", "id": request_id, "sdp": result.sdp, "call_id": result.call_id})
+        self._on_call(result.call_id or "")
+
+    def _on_call(self, call_id: str) -> None:
+        if not call_id or (call_id == self.call_id and self._sideband is not None):
+            return
+        self.call_id = call_id
+        if self._sideband_wanted:
+            target = self.provider.sideband(call_id)
+            if target is not None:
+                self._sideband = SidebandConnection(target, lambda e: self._ingest(e, "server", call_id=call_id))
+
+    def _close_sideband(self) -> None:
+        sideband, self._sideband = self._sideband, None
+        if sideband is not None:
+            sideband.close()
 
     def _on_events(self, batch: list[dict[str, Any]]) -> None:
         for item in batch:
             seq = int(item["seq"])
-            t_browser = item.get("t")
             if seq < self._next_seq:
                 continue  # a re-sent batch: already logged
             self._next_seq = seq + 1
-            self.events.append(
+            t = item.get("t")
+            direction = "client" if item.get("direction") == "client" else "server"
+            self._ingest(
                 item["event"],
-                direction="client" if item.get("direction") == "client" else "server",
+                direction,
                 seq=seq,
                 call_id=item.get("call_id") or None,
-                t_browser=t_browser / 1000 if t_browser is not None else None,
+                t_browser=t / 1000 if t is not None else None,
             )
+
+    def _ingest(
+        self,
+        event: dict[str, Any],
+        direction: str,
+        *,
+        seq: int | None = None,
+        call_id: str | None = None,
+        t_browser: float | None = None,
+    ) -> None:
+        """Log one event (once, whichever path brings it first) and notify listeners."""
+        if self.provider.beta:
+            event = beta.event_to_ga(event)
+        event_id = event.get("event_id") if direction == "server" else None
+        with self._lock:
+            if isinstance(event_id, str):
+                if event_id in self._seen:
+                    return
+                self._seen.add(event_id)
+            self.events.append(event, direction=direction, seq=seq, call_id=call_id, t_browser=t_browser)  # type: ignore[arg-type]
+            callbacks = [*self._callbacks.get(event.get("type", ""), []), *self._callbacks.get("*", [])]
+            waiters = [w for w in self._waiters if w[0] == event.get("type")]
+            for waiter in waiters:
+                self._waiters.remove(waiter)
+        self._track(event)
+        for _type, loop, future in waiters:
+            loop.call_soon_threadsafe(_resolve, future, event)
+        for callback in callbacks:
+            try:
+                callback(event)
+            except Exception:  # a user's callback must not break event delivery
+                log.exception("callback for %s failed", event.get("type"))
+
+    def _track(self, event: dict[str, Any]) -> None:
+        if event.get("type") == "response.created":
+            self._active_response = event.get("response", {}).get("id")
+        elif event.get("type") == "response.done":
+            self._active_response = None
+
+    def _check_client_event(self, event: Any) -> None:
+        if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+            raise TypeError(f"A client event is a dict with a 'type' string; got {event!r}.")
+        if event["type"] not in CLIENT_EVENTS:
+            known = ", ".join(sorted(CLIENT_EVENTS))
+            raise ValueError(f"{event['type']!r} is not a client event. Client events: {known}.")
+        if event["type"] == "session.update" and not self.provider.beta:
+            session = event.get("session")
+            if not isinstance(session, dict) or session.get("type") not in ("realtime", "transcription"):
+                raise ValueError(
+                    "session.update needs session={'type': 'realtime', ...}; or use s.update(...) with settings."
+                )
+
+
+def _resolve(future: asyncio.Future[dict[str, Any]], event: dict[str, Any]) -> None:
+    if not future.done():
+        future.set_result(event)
+
+
+def _fields(settings: dict[str, Any]) -> set[str]:
+    """The config fields a set of update() keywords touches (VAD settings live in turn_detection)."""
+    return {"turn_detection" if key in VAD_FIELDS else key for key in settings}

@@ -7,16 +7,17 @@ import socket
 import pytest
 
 from rt_widget import providers
+from rt_widget.config import SessionConfig
 from rt_widget.providers import ConnectError, Local, OpenAI
 from rt_widget.providers.base import call_id_from_location
 from tests.aio import run
 
-SESSION = {"type": "realtime", "model": "gpt-realtime"}
+CONFIG = SessionConfig()
 
 
 def test_openai_provider_relays_offer_to_the_calls_endpoint(emulator, rtc_client):
     provider = OpenAI(api_key=emulator.api_key, base_url=emulator.base_url)
-    answer = run(provider.create_call(rtc_client.offer(), SESSION))
+    answer = run(provider.connect(rtc_client.offer(), CONFIG))
 
     assert answer.sdp.startswith("v=0")
     assert answer.call_id is not None
@@ -29,7 +30,7 @@ def test_wrong_key_is_a_clear_error_without_the_key(emulator, rtc_client):
     sentinel = "sk-SENTINEL-do-not-leak-123"
     provider = OpenAI(api_key=sentinel, base_url=emulator.base_url)
     with pytest.raises(ConnectError) as info:
-        run(provider.create_call(rtc_client.offer(), SESSION))
+        run(provider.connect(rtc_client.offer(), CONFIG))
     message = str(info.value)
     assert "HTTP 401" in message
     assert "API key" in message
@@ -43,11 +44,11 @@ def test_unreachable_host_is_a_clear_error():
         port = sock.getsockname()[1]
     provider = OpenAI(api_key="sk-x", base_url=f"http://127.0.0.1:{port}/v1")
     with pytest.raises(ConnectError, match=r"Could not reach .*Check the network and base_url"):
-        run(provider.create_call("v=0", SESSION))
+        run(provider.connect("v=0", CONFIG))
 
 
 def test_local_provider_uses_a_given_emulator(emulator, rtc_client):
-    answer = run(Local(emulator).create_call(rtc_client.offer(), SESSION))
+    answer = run(Local(emulator).connect(rtc_client.offer(), CONFIG))
     assert answer.call_id in {c for c in emulator._routes.calls}
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 import rt_widget as rt
+from rt_widget.config import SessionConfig
 from rt_widget.providers import CallAnswer, ConnectError, Local, Provider
 
 
@@ -31,7 +32,7 @@ class Captured:
 @pytest.fixture
 def sent(monkeypatch) -> Captured:
     captured = Captured()
-    monkeypatch.setattr(rt.Realtime, "send", lambda self, content, buffers=None: captured(content))
+    monkeypatch.setattr(rt.Realtime, "_post", lambda self, content: captured(content))
     return captured
 
 
@@ -57,12 +58,12 @@ def test_offer_is_answered_through_the_provider(emulator, rtc_client, sent):
 class Refusing(Provider):
     name = "refusing"
 
-    async def create_call(self, offer_sdp: str, session: dict[str, Any]) -> CallAnswer:
+    async def connect(self, offer_sdp: str, config: SessionConfig) -> CallAnswer:
         raise ConnectError("Creating the call failed with HTTP 401: bad key. Check the API key.")
 
 
 class Crashing(Provider):
-    async def create_call(self, offer_sdp: str, session: dict[str, Any]) -> CallAnswer:
+    async def connect(self, offer_sdp: str, config: SessionConfig) -> CallAnswer:
         raise RuntimeError("boom")
 
 
@@ -111,7 +112,8 @@ def test_event_batches_land_in_order_without_duplicates():
 def test_commands_reach_the_browser(sent):
     widget = rt.Realtime(provider=Local())
     widget.connect()
-    widget.send_event({"type": "response.create"})
+    widget.status = "connected"
+    widget.send({"type": "response.create"})
     widget.hangup()
     assert sent.messages == [
         {"kind": "connect"},
@@ -120,10 +122,10 @@ def test_commands_reach_the_browser(sent):
     ]
 
 
-def test_send_event_rejects_non_events():
+def test_send_rejects_non_events():
     widget = rt.Realtime(provider=Local())
     with pytest.raises(TypeError, match="a dict with a 'type' string"):
-        widget.send_event({"no_type": 1})
+        widget.send({"no_type": 1})
 
 
 def test_no_secret_in_synced_state(emulator):

@@ -25,6 +25,11 @@ export interface CallOptions {
 	microphone: boolean;
 }
 
+function isSessionExpired(event: RealtimeEvent): boolean {
+	const error = event.error as { code?: string } | undefined;
+	return event.type === "error" && error?.code === "session_expired";
+}
+
 export class Call {
 	callId: string | null = null;
 	#pc: RTCPeerConnection | null = null;
@@ -77,6 +82,11 @@ export class Call {
 		this.handlers.onEvent("client", event, nowMs());
 	}
 
+	/** Mute or unmute the microphone without ending the call. */
+	setMuted(muted: boolean): void {
+		for (const track of this.#mic?.getAudioTracks() ?? []) track.enabled = !muted;
+	}
+
 	/** End the call and release the microphone. Safe to call more than once. */
 	close(): void {
 		this.#teardown();
@@ -119,6 +129,11 @@ export class Call {
 				event = { type: "rt_widget.malformed_event", data: String(e.data) };
 			}
 			this.handlers.onEvent("server", event, time);
+			if (isSessionExpired(event)) {
+				this.#fail(
+					"The session reached the Realtime API's 60-minute limit. Connect again to start a new session (the conversation starts fresh).",
+				);
+			}
 		};
 	}
 

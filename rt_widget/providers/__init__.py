@@ -1,29 +1,46 @@
-"""Providers: where SDP answers (and, later, ephemeral keys) come from."""
+"""Providers: where SDP answers and ephemeral keys come from."""
 
 from __future__ import annotations
 
 import os
 
-from .base import CallAnswer, ConnectError, Provider
+from .azure import Azure
+from .base import CallAnswer, ConnectError, DirectCall, Provider, Sideband
+from .legacy import Beta
 from .local import Local
 from .openai import OpenAI
 
-__all__ = ["CallAnswer", "ConnectError", "Local", "OpenAI", "Provider", "select"]
+__all__ = [
+    "Azure",
+    "Beta",
+    "CallAnswer",
+    "ConnectError",
+    "DirectCall",
+    "Local",
+    "OpenAI",
+    "Provider",
+    "Sideband",
+    "select",
+]
 
-_BY_NAME: dict[str, type[Provider]] = {"openai": OpenAI, "emulator": Local}
+_BY_NAME: dict[str, type[Provider]] = {"openai": OpenAI, "azure": Azure, "beta": Beta, "emulator": Local}
 
 
 def select(provider: Provider | str | None = None) -> Provider:
-    """Resolve ``provider=``: an instance wins, a name is built, ``None`` looks at the env.
+    """Resolve ``provider=``: an instance wins, a name is built from the environment.
 
-    With nothing given: OpenAI when ``OPENAI_API_KEY`` is set, else the embedded emulator.
+    With nothing given: OpenAI when ``OPENAI_API_KEY`` is set, Azure when
+    ``AZURE_OPENAI_ENDPOINT`` is set, otherwise the embedded emulator.
     """
     if isinstance(provider, Provider):
         return provider
     if provider is None:
-        return OpenAI() if os.environ.get("OPENAI_API_KEY") else Local()
+        if os.environ.get("OPENAI_API_KEY"):
+            return OpenAI()
+        if os.environ.get("AZURE_OPENAI_ENDPOINT"):
+            return Azure()
+        return Local()
     if isinstance(provider, str) and provider in _BY_NAME:
         return _BY_NAME[provider]()
     names = ", ".join(repr(n) for n in _BY_NAME)
-    msg = f"provider={provider!r} is not known. Use one of {names}, or a Provider instance."
-    raise ValueError(msg)
+    raise ValueError(f"provider={provider!r} is not known. Use one of {names}, or a Provider instance.")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import atexit
 import threading
-from typing import Any
+from typing import Literal
 
+from ..config import SessionConfig
 from ..emulator import Emulator
-from .base import CallAnswer, Provider
+from .base import CallAnswer, DirectCall, Provider, Sideband
 from .openai import OpenAI
 
 _shared: Emulator | None = None
@@ -16,7 +17,7 @@ _shared_lock = threading.Lock()
 
 def shared_emulator() -> Emulator:
     """The process-wide emulator, started on first use and stopped at exit."""
-    global _shared
+    global _shared  # one embedded server per kernel
     with _shared_lock:
         if _shared is None or not _shared.running:
             _shared = Emulator()
@@ -25,29 +26,38 @@ def shared_emulator() -> Emulator:
 
 
 class Local(Provider):
-    """Calls go to a local :class:`~rt_widget.Emulator` through the unified flow.
+    """Calls go to a local :class:`~rt_widget.Emulator`, exactly as :class:`OpenAI` would go to the service.
 
     Parameters
     ----------
     emulator:
         A running emulator. By default one is started in this process on first connect.
-
+    flow:
+        ``"unified"`` or ``"ephemeral"``, as for :class:`OpenAI`.
     """
 
     name = "emulator"
 
-    def __init__(self, emulator: Emulator | None = None) -> None:
+    def __init__(self, emulator: Emulator | None = None, flow: Literal["unified", "ephemeral"] = "unified") -> None:
         self._emulator = emulator
+        self.flow = flow
 
     @property
     def emulator(self) -> Emulator:
         """The emulator calls go to (starting the embedded one if needed)."""
         return self._emulator or shared_emulator()
 
-    async def create_call(self, offer_sdp: str, session: dict[str, Any]) -> CallAnswer:
-        """Relay the offer to the emulator exactly as :class:`OpenAI` would to the service."""
+    def _openai(self) -> OpenAI:
         emu = self.emulator
-        return await OpenAI(api_key=emu.api_key, base_url=emu.base_url).create_call(offer_sdp, session)
+        return OpenAI(api_key=emu.api_key, base_url=emu.base_url, flow=self.flow)
+
+    async def connect(self, offer_sdp: str, config: SessionConfig) -> CallAnswer | DirectCall:
+        """Relay or mint against the emulator."""
+        return await self._openai().connect(offer_sdp, config)
+
+    def sideband(self, call_id: str) -> Sideband:
+        """The emulator's sideband WebSocket for ``call_id``."""
+        return self._openai().sideband(call_id)
 
     def __repr__(self) -> str:
         return "Local()" if self._emulator is None else f"Local({self._emulator!r})"

@@ -1,62 +1,91 @@
-"""OpenAI's Realtime API, unified interface: the kernel relays the offer with its key."""
+"""OpenAI's Realtime API: the unified interface (kernel relays) or ephemeral keys (browser posts)."""
 
 from __future__ import annotations
 
 import json
 import os
-from typing import Any
+from typing import Literal
 
-import httpx
-
-from .base import CallAnswer, ConnectError, Provider, call_id_from_location, describe_http_error
+from ..config import SessionConfig
+from .base import CallAnswer, DirectCall, Provider, Sideband, call_id_from_location, post, ws_url
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
-TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+KEY_HINT = "OPENAI_API_KEY, or api_key=..."
 
 
 class OpenAI(Provider):
-    """Relay the browser's offer to ``POST {base_url}/realtime/calls`` as multipart.
-
-    The browser never sees the key: it hands its offer to the kernel, the kernel posts the
-    ``sdp`` and ``session`` parts with the standard key and returns the answer.
+    """OpenAI's GA Realtime API over WebRTC.
 
     Parameters
     ----------
     api_key:
-        Standard API key. Defaults to ``$OPENAI_API_KEY``.
+        Standard API key. Defaults to ``$OPENAI_API_KEY``. It stays in the kernel.
     base_url:
         REST base, for gateways and proxies. Defaults to ``$OPENAI_BASE_URL`` or
         ``https://api.openai.com/v1``.
-
+    flow:
+        ``"unified"`` (default): the kernel posts the browser's offer with the session config.
+        ``"ephemeral"``: the kernel mints a short-lived key for every connect and hands it to
+        the browser once; the browser posts the offer itself.
+    ttl:
+        Lifetime of ephemeral keys in seconds (10 to 7200).
     """
 
     name = "openai"
 
-    def __init__(self, api_key: str | None = None, base_url: str | None = None) -> None:
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        flow: Literal["unified", "ephemeral"] = "unified",
+        ttl: int = 600,
+    ) -> None:
         key = api_key or os.environ.get("OPENAI_API_KEY", "")
         if not key:
-            msg = "No OpenAI API key: pass api_key=... or set OPENAI_API_KEY."
-            raise ValueError(msg)
+            raise ValueError("No OpenAI API key: pass api_key=... or set OPENAI_API_KEY.")
+        if flow not in ("unified", "ephemeral"):
+            raise ValueError(f"flow={flow!r} is not valid: use 'unified' or 'ephemeral'.")
+        if isinstance(ttl, bool) or not isinstance(ttl, int) or not 10 <= ttl <= 7200:
+            raise ValueError(f"ttl={ttl!r} is not valid: use whole seconds from 10 to 7200.")
         self._api_key = key
-        self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
-        self.base_url = self.base_url.rstrip("/")
+        self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        self.flow = flow
+        self.ttl = ttl
 
-    async def create_call(self, offer_sdp: str, session: dict[str, Any]) -> CallAnswer:
-        """Post the offer and the session config; return the answer and the call id."""
-        url = f"{self.base_url}/realtime/calls"
+    def _auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._api_key}"}
+
+    async def connect(self, offer_sdp: str, config: SessionConfig) -> CallAnswer | DirectCall:
+        """Relay the offer (unified) or mint a key for the browser (ephemeral)."""
+        session = config.to_ga()
+        if self.flow == "ephemeral":
+            minted = await post(
+                f"{self.base_url}/realtime/client_secrets",
+                "Minting an ephemeral key",
+                KEY_HINT,
+                expect=200,
+                headers=self._auth(),
+                json={"expires_after": {"anchor": "created_at", "seconds": self.ttl}, "session": session},
+            )
+            body = minted.json()
+            return DirectCall(f"{self.base_url}/realtime/calls", body["value"], body.get("expires_at"))
         files = {
             "sdp": (None, offer_sdp, "application/sdp"),
             "session": (None, json.dumps(session), "application/json"),
         }
-        try:
-            async with httpx.AsyncClient(timeout=TIMEOUT) as client:
-                response = await client.post(url, files=files, headers={"Authorization": f"Bearer {self._api_key}"})
-        except httpx.HTTPError as exc:
-            msg = f"Could not reach {url} ({type(exc).__name__}: {exc}). Check the network and base_url."
-            raise ConnectError(msg) from None
-        if response.status_code != httpx.codes.CREATED:
-            raise ConnectError(describe_http_error(response, "Creating the call"))
+        response = await post(
+            f"{self.base_url}/realtime/calls",
+            "Creating the call",
+            KEY_HINT,
+            expect=201,
+            files=files,
+            headers=self._auth(),
+        )
         return CallAnswer(response.text, call_id_from_location(response.headers.get("location")))
 
+    def sideband(self, call_id: str) -> Sideband:
+        """``wss://.../v1/realtime?call_id=...`` with the standard key."""
+        return Sideband(f"{ws_url(self.base_url)}/realtime?call_id={call_id}", self._auth())
+
     def __repr__(self) -> str:
-        return f"OpenAI(base_url={self.base_url!r})"
+        return f"OpenAI(base_url={self.base_url!r}, flow={self.flow!r})"

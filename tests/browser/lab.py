@@ -51,7 +51,8 @@ class LabServer:
         return response.json()
 
     def notebook_url(self, name: str) -> str:
-        return f"{self.url}/lab/tree/{name}?token={self.token}"
+        # ?reset: a clean workspace, not the tabs earlier tests left open
+        return f"{self.url}/lab/tree/{name}?reset&token={self.token}"
 
     def kernel_for(self, notebook: str, timeout: float = 60) -> KernelProbe:
         """A probe into the kernel of the session that has ``notebook`` open."""
@@ -91,6 +92,17 @@ class KernelProbe:
             raise AssertionError(msg)
         # text/plain is the repr of the JSON string.
         return json.loads(ast.literal_eval(result["data"]["text/plain"]))
+
+    def execute(self, code: str, timeout: float = 30) -> None:
+        """Run statements in the kernel; raise with the kernel's error if they fail."""
+        msg_id = self.client.execute(code, silent=True)
+        reply = self.client.get_shell_msg(timeout=timeout)
+        while reply["parent_header"].get("msg_id") != msg_id:
+            reply = self.client.get_shell_msg(timeout=timeout)
+        if reply["content"]["status"] != "ok":
+            content = reply["content"]
+            msg = f"{code!r} failed in the kernel: {content.get('ename')}: {content.get('evalue')}"
+            raise AssertionError(msg)
 
     def wait_until(self, expr: str, timeout: float = 30, interval: float = 0.25) -> Any:
         """Poll ``expr`` until it is truthy; return its value."""

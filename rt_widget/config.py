@@ -1,0 +1,303 @@
+"""Session configuration: typed Python in, the GA (or legacy beta) session object out.
+
+Everything is checked here, before any network call; each error names the field, the value
+it got and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Collection
+from typing import Any, Literal
+
+from . import beta
+
+VOICES = ("alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer", "verse", "marin", "cedar")
+MODALITIES = ("audio", "text")
+TURN_DETECTION = ("server_vad", "semantic_vad")
+EAGERNESS = ("low", "medium", "high", "auto")
+NOISE_REDUCTION = ("near_field", "far_field")
+TOOL_CHOICES = ("auto", "none", "required")
+TRANSCRIPTION_MODELS = (
+    "whisper-1",
+    "gpt-4o-transcribe",
+    "gpt-4o-mini-transcribe",
+    "gpt-4o-mini-transcribe-2025-12-15",
+    "gpt-4o-transcribe-diarize",
+    "gpt-transcribe",
+    "gpt-live-transcribe",
+    "gpt-realtime-whisper",
+)
+VAD_FIELDS = (
+    "threshold",
+    "prefix_padding_ms",
+    "silence_duration_ms",
+    "idle_timeout_ms",
+    "create_response",
+    "interrupt_response",
+    "eagerness",
+)
+
+
+class ConfigError(ValueError):
+    """A session setting is invalid; the message says which, why, and what is allowed."""
+
+
+def _fail(field: str, value: Any, allowed: str) -> ConfigError:
+    return ConfigError(f"{field}={value!r} is not valid: {allowed}.")
+
+
+def _choice(field: str, value: Any, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise _fail(field, value, "use one of " + ", ".join(repr(a) for a in allowed))
+    return str(value)
+
+
+def _number(field: str, value: Any, low: float, high: float, *, integer: bool = False) -> float:
+    kind = "an integer" if integer else "a number"
+    if isinstance(value, bool) or not isinstance(value, int | float) or (integer and not isinstance(value, int)):
+        raise _fail(field, value, f"use {kind} from {low:g} to {high:g}")
+    if math.isnan(value) or not low <= value <= high:
+        raise _fail(field, value, f"use {kind} from {low:g} to {high:g}")
+    return value
+
+
+def _flag(field: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _fail(field, value, "use True or False")
+    return value
+
+
+def _text(field: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise _fail(field, value, "use a string")
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class Transcription:
+    """Input transcription: which model, and optional language and prompt hints."""
+
+    model: str = "gpt-4o-mini-transcribe"
+    language: str | None = None
+    prompt: str | None = None
+
+    def __post_init__(self) -> None:
+        _choice("transcription", self.model, TRANSCRIPTION_MODELS)
+        if self.language is not None and (not isinstance(self.language, str) or not 2 <= len(self.language) <= 3):
+            raise _fail("transcription language", self.language, "use an ISO-639-1 code such as 'en'")
+        if self.prompt is not None:
+            _text("transcription prompt", self.prompt)
+
+    def to_ga(self) -> dict[str, Any]:
+        """The GA ``audio.input.transcription`` object."""
+        out: dict[str, Any] = {"model": self.model}
+        if self.language:
+            out["language"] = self.language
+        if self.prompt:
+            out["prompt"] = self.prompt
+        return out
+
+
+@dataclasses.dataclass(frozen=True)
+class TurnDetection:
+    """Voice activity detection: ``server_vad`` (energy/silence) or ``semantic_vad``."""
+
+    type: Literal["server_vad", "semantic_vad"] = "server_vad"
+    threshold: float | None = None
+    prefix_padding_ms: int | None = None
+    silence_duration_ms: int | None = None
+    idle_timeout_ms: int | None = None
+    create_response: bool | None = None
+    interrupt_response: bool | None = None
+    eagerness: str | None = None
+
+    def __post_init__(self) -> None:
+        _choice("turn_detection", self.type, TURN_DETECTION)
+        server_only = ("threshold", "prefix_padding_ms", "silence_duration_ms", "idle_timeout_ms")
+        if self.type == "semantic_vad":
+            used = [f for f in server_only if getattr(self, f) is not None]
+            if used:
+                raise ConfigError(
+                    f"{used[0]} only applies to turn_detection='server_vad'; "
+                    "semantic_vad takes eagerness ('low', 'medium', 'high' or 'auto')."
+                )
+            if self.eagerness is not None:
+                _choice("eagerness", self.eagerness, EAGERNESS)
+        elif self.eagerness is not None:
+            raise ConfigError("eagerness only applies to turn_detection='semantic_vad'.")
+        if self.threshold is not None:
+            _number("threshold", self.threshold, 0.0, 1.0)
+        for field, high in (("prefix_padding_ms", 10_000), ("silence_duration_ms", 10_000)):
+            if getattr(self, field) is not None:
+                _number(field, getattr(self, field), 0, high, integer=True)
+        if self.idle_timeout_ms is not None:
+            _number("idle_timeout_ms", self.idle_timeout_ms, 5_000, 30_000, integer=True)
+        for field in ("create_response", "interrupt_response"):
+            if getattr(self, field) is not None:
+                _flag(field, getattr(self, field))
+
+    def to_ga(self) -> dict[str, Any]:
+        """The GA ``audio.input.turn_detection`` object (unset fields keep service defaults)."""
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return {k: v for k, v in fields.items() if v is not None}
+
+
+@dataclasses.dataclass(frozen=True)
+class SessionConfig:
+    """A validated Realtime session configuration.
+
+    Build it with :meth:`from_kwargs` (what ``rt.Realtime(...)`` takes) and turn it into
+    the wire shape with :meth:`to_ga` or :meth:`to_beta`. ``None`` means "service default".
+    """
+
+    model: str = "gpt-realtime"
+    voice: str | dict[str, str] | None = None
+    instructions: str | None = None
+    output_modalities: tuple[str, ...] | None = None
+    transcription: Transcription | None = None
+    turn_detection: TurnDetection | Literal["default"] | None = "default"
+    noise_reduction: str | None = None
+    tools: tuple[dict[str, Any], ...] | None = None
+    tool_choice: str | dict[str, Any] | None = None
+    max_output_tokens: int | Literal["inf"] | None = None
+    speed: float | None = None
+    tracing: str | dict[str, Any] | None = None
+
+    @classmethod
+    def from_kwargs(cls, **kwargs: Any) -> SessionConfig:
+        """Validate user-facing keyword arguments (see ``rt.Realtime``) into a config."""
+        vad = {k: kwargs.pop(k) for k in VAD_FIELDS if k in kwargs}
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(kwargs) - known)
+        if unknown:
+            allowed = ", ".join(sorted(known | set(VAD_FIELDS)))
+            raise TypeError(f"Unknown session setting {unknown[0]!r}. Known settings: {allowed}.")
+        values = dict(kwargs)
+        if "turn_detection" in values or vad:
+            values["turn_detection"] = _turn_detection(values.get("turn_detection", "server_vad"), vad)
+        if "transcription" in values:
+            values["transcription"] = _transcription(values["transcription"])
+        return cls(**values)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.model, str) or not self.model.strip():
+            raise _fail("model", self.model, "use a model name such as 'gpt-realtime' (on Azure, the deployment name)")
+        if self.voice is not None and not (isinstance(self.voice, dict) and isinstance(self.voice.get("id"), str)):
+            _choice("voice", self.voice, VOICES)
+        if self.instructions is not None:
+            _text("instructions", self.instructions)
+        if self.output_modalities is not None:
+            modalities = self.output_modalities
+            if isinstance(modalities, str):
+                modalities = (modalities,)
+            if not isinstance(modalities, list | tuple) or len(modalities) != 1:
+                raise _fail("output_modalities", self.output_modalities, "use 'audio' or 'text' (one of them)")
+            _choice("output_modalities", modalities[0], MODALITIES)
+            object.__setattr__(self, "output_modalities", tuple(modalities))
+        if self.noise_reduction is not None:
+            _choice("noise_reduction", self.noise_reduction, NOISE_REDUCTION)
+        if self.tools is not None:
+            object.__setattr__(self, "tools", _tools(self.tools))
+        if self.tool_choice is not None and not isinstance(self.tool_choice, dict):
+            _choice("tool_choice", self.tool_choice, TOOL_CHOICES)
+        if self.max_output_tokens is not None and self.max_output_tokens != "inf":
+            _number("max_output_tokens", self.max_output_tokens, 1, 4096, integer=True)
+        if self.speed is not None:
+            _number("speed", self.speed, 0.25, 1.5)
+        if self.tracing is not None and self.tracing != "auto" and not isinstance(self.tracing, dict):
+            raise _fail("tracing", self.tracing, "use 'auto', a dict with workflow_name/group_id/metadata, or None")
+
+    def updated(self, **changes: Any) -> SessionConfig:
+        """A copy with ``changes`` applied (same rules as :meth:`from_kwargs`)."""
+        if "model" in changes and changes["model"] != self.model:
+            raise ConfigError("model cannot change during a session; create a new Realtime to use another model.")
+        vad_changes = {k: changes.pop(k) for k in VAD_FIELDS if k in changes}
+        if vad_changes and "turn_detection" not in changes:
+            base = self.turn_detection if isinstance(self.turn_detection, TurnDetection) else TurnDetection()
+            changes["turn_detection"] = base.type
+            vad_changes = {**{k: v for k, v in base.to_ga().items() if k != "type"}, **vad_changes}
+        fresh = SessionConfig.from_kwargs(**changes, **vad_changes)
+        return dataclasses.replace(self, **{k: getattr(fresh, k) for k in changes}) if changes else self
+
+    def to_ga(self, *, only: Collection[str] | None = None) -> dict[str, Any]:
+        """The GA session object (``type: "realtime"``); with ``only``, just those settings."""
+        names = set(only) if only is not None else {f.name for f in dataclasses.fields(self)}
+        session: dict[str, Any] = {"type": "realtime"}
+        audio_in: dict[str, Any] = {}
+        audio_out: dict[str, Any] = {}
+        for name in sorted(names):
+            value = getattr(self, name)
+            if name == "turn_detection":
+                if value != "default":
+                    audio_in["turn_detection"] = value.to_ga() if value else None
+            elif value is None and only is None:
+                continue
+            elif name == "voice":
+                audio_out["voice"] = value
+            elif name == "speed":
+                audio_out["speed"] = value
+            elif name == "transcription":
+                audio_in["transcription"] = value.to_ga() if value else None
+            elif name == "noise_reduction":
+                audio_in["noise_reduction"] = {"type": value} if value else None
+            elif name in ("output_modalities", "tools"):
+                session[name] = list(value) if value is not None else []
+            elif value is not None:
+                session[name] = value
+        audio = {k: v for k, v in (("input", audio_in), ("output", audio_out)) if v}
+        if audio:
+            session["audio"] = audio
+        return session
+
+    def to_beta(self) -> dict[str, Any]:
+        """The legacy beta flat session config."""
+        flat = beta.session_to_beta(self.to_ga())
+        return {k: v for k, v in flat.items() if v is not None and k not in ("object", "temperature")}
+
+
+def _turn_detection(value: Any, vad: dict[str, Any]) -> TurnDetection | None:
+    if isinstance(value, TurnDetection):
+        return dataclasses.replace(value, **vad) if vad else value
+    if value is None:
+        if vad:
+            raise ConfigError(f"{next(iter(vad))} needs turn detection; it has no effect with turn_detection=None.")
+        return None
+    if isinstance(value, dict):
+        params = {**value, **vad}
+        unknown = sorted(set(params) - {"type", *VAD_FIELDS})
+        if unknown:
+            raise ConfigError(f"Unknown turn_detection setting {unknown[0]!r}. Known: type, {', '.join(VAD_FIELDS)}.")
+        return TurnDetection(**params)
+    if value not in TURN_DETECTION:
+        raise _fail("turn_detection", value, "use 'server_vad', 'semantic_vad', a dict of VAD settings, or None")
+    return TurnDetection(type=value, **vad)
+
+
+def _transcription(value: Any) -> Transcription | None:
+    if value is None or isinstance(value, Transcription):
+        return value
+    if isinstance(value, str):
+        return Transcription(model=value)
+    if isinstance(value, dict):
+        unknown = sorted(set(value) - {"model", "language", "prompt"})
+        if unknown:
+            raise ConfigError(f"Unknown transcription setting {unknown[0]!r}. Known: model, language, prompt.")
+        return Transcription(**value)
+    raise _fail("transcription", value, "use a model name, a dict(model=..., language=..., prompt=...), or None")
+
+
+def _tools(tools: Any) -> tuple[dict[str, Any], ...]:
+    if not isinstance(tools, list | tuple):
+        raise _fail("tools", tools, "use a list of tool definitions")
+    checked = []
+    for i, tool in enumerate(tools):
+        if not isinstance(tool, dict):
+            raise _fail(f"tools[{i}]", tool, "use a dict like {'type': 'function', 'name': ..., 'parameters': {...}}")
+        if tool.get("type") not in ("function", "mcp"):
+            raise _fail(f"tools[{i}].type", tool.get("type"), "use 'function' (or 'mcp')")
+        if tool["type"] == "function" and not isinstance(tool.get("name"), str):
+            raise _fail(f"tools[{i}].name", tool.get("name"), "give every function tool a name")
+        checked.append(dict(tool))
+    return tuple(checked)

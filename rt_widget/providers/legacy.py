@@ -1,0 +1,47 @@
+"""The legacy beta shape: ``/realtime/sessions`` for a key, ``/realtime?model=`` for the SDP."""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import quote
+
+from ..config import SessionConfig
+from .base import DirectCall, Provider, post
+
+KEY_HINT = "OPENAI_API_KEY, or api_key=..."
+
+
+class Beta(Provider):
+    """The deprecated beta interface, still met on older deployments and in older samples.
+
+    The kernel mints a key at ``{base_url}/realtime/sessions`` with the flat beta config; the
+    browser posts its offer to ``{base_url}/realtime?model=...``. Beta event names are
+    normalized to GA names in the log. There is no sideband.
+    """
+
+    name = "beta"
+    beta = True
+
+    def __init__(self, api_key: str | None = None, base_url: str | None = None) -> None:
+        key = api_key or os.environ.get("OPENAI_API_KEY", "")
+        if not key:
+            raise ValueError("No OpenAI API key: pass api_key=... or set OPENAI_API_KEY.")
+        self._api_key = key
+        self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1").rstrip("/")
+
+    async def connect(self, offer_sdp: str, config: SessionConfig) -> DirectCall:
+        """Mint a beta key; the browser posts the offer itself."""
+        minted = await post(
+            f"{self.base_url}/realtime/sessions",
+            "Minting a beta session key",
+            KEY_HINT,
+            expect=200,
+            headers={"Authorization": f"Bearer {self._api_key}"},
+            json=config.to_beta(),
+        )
+        secret = minted.json()["client_secret"]
+        url = f"{self.base_url}/realtime?model={quote(config.model)}"
+        return DirectCall(url, secret["value"], secret.get("expires_at"))
+
+    def __repr__(self) -> str:
+        return f"Beta(base_url={self.base_url!r})"

@@ -1,0 +1,73 @@
+"""The kernel's own WebSocket to a running call (``/realtime?call_id=...``).
+
+Browser messages reach the kernel only while it is idle; the sideband does not wait for that.
+It runs on the kernel's background I/O loop, so a cell can ``await`` events while the call goes
+on, and tools can answer without the browser in the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+from collections.abc import Callable
+from typing import Any
+
+import websockets
+from websockets.asyncio.client import ClientConnection
+
+from ._loop import io_loop
+from .providers import Sideband
+
+
+class SidebandConnection:
+    """One WebSocket joined to a call; every server event goes to ``on_event`` (I/O thread)."""
+
+    def __init__(self, target: Sideband, on_event: Callable[[dict[str, Any]], None]) -> None:
+        self._target = target
+        self._on_event = on_event
+        self._ws: ClientConnection | None = None
+        self._ready: concurrent.futures.Future[None] = concurrent.futures.Future()
+        self._task = io_loop().submit(self._run())
+
+    async def _run(self) -> None:
+        try:
+            async with websockets.connect(
+                self._target.url, additional_headers=self._target.headers, open_timeout=10, max_size=None
+            ) as ws:
+                self._ws = ws
+                self._ready.set_result(None)
+                async for message in ws:
+                    try:
+                        event = json.loads(message)
+                    except ValueError:
+                        event = {"type": "rt_widget.malformed_event", "data": str(message)}
+                    self._on_event(event)
+        except (OSError, websockets.WebSocketException, TimeoutError) as exc:
+            if not self._ready.done():
+                self._ready.set_exception(exc)
+        finally:
+            self._ws = None
+
+    def wait_ready(self, timeout: float = 10) -> None:
+        """Block until joined; raise what prevented it."""
+        self._ready.result(timeout)
+
+    @property
+    def open(self) -> bool:
+        """Whether the WebSocket is connected."""
+        return self._ws is not None
+
+    def send(self, event: dict[str, Any]) -> None:
+        """Send one client event (thread-safe)."""
+        ws = self._ws
+        if ws is None:
+            raise ConnectionError("The sideband connection is closed.")
+        io_loop().submit(ws.send(json.dumps(event))).result(10)
+
+    def close(self) -> None:
+        """Leave the call (the call itself goes on)."""
+        ws = self._ws
+        if ws is not None:
+            with_timeout = asyncio.wait_for(ws.close(), 5)
+            io_loop().submit(with_timeout).result(10)
