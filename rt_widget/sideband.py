@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +19,22 @@ from websockets.asyncio.client import ClientConnection
 
 from ._loop import io_loop
 from .providers import Sideband
+
+SECRET_HEADERS = frozenset({"authorization", "api-key"})
+
+
+class _RedactHeaders(logging.Filter):
+    """websockets logs handshake headers at DEBUG; keep keys out of those lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 2 and str(args[0]).lower() in SECRET_HEADERS:
+            record.args = (args[0], "[redacted]")
+        return True
+
+
+_ws_log = logging.getLogger("rt_widget.sideband.websocket")
+_ws_log.addFilter(_RedactHeaders())
 
 
 class SidebandConnection:
@@ -33,7 +50,11 @@ class SidebandConnection:
     async def _run(self) -> None:
         try:
             async with websockets.connect(
-                self._target.url, additional_headers=self._target.headers, open_timeout=10, max_size=None
+                self._target.url,
+                additional_headers=self._target.headers,
+                open_timeout=10,
+                max_size=None,
+                logger=_ws_log,
             ) as ws:
                 self._ws = ws
                 self._ready.set_result(None)

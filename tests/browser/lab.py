@@ -121,14 +121,16 @@ class KernelProbe:
 
 
 @contextlib.contextmanager
-def jupyter_lab(workdir: Path) -> Iterator[LabServer]:
+def jupyter_lab(
+    workdir: Path, env_extra: dict[str, str] | None = None, settings: dict[str, Any] | None = None
+) -> Iterator[LabServer]:
     """Run JupyterLab on loopback, serving a copy of ``notebooks/``, with isolated config."""
     root = workdir / "root"
     shutil.copytree(NOTEBOOKS, root / "notebooks")
     dirs = {name: workdir / name for name in ("config", "data", "runtime", "ipython", "settings")}
     for path in dirs.values():
         path.mkdir(parents=True, exist_ok=True)
-    for rel, value in LAB_SETTINGS.items():
+    for rel, value in {**LAB_SETTINGS, **(settings or {})}.items():
         target = dirs["settings"] / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(value))
@@ -141,6 +143,7 @@ def jupyter_lab(workdir: Path) -> Iterator[LabServer]:
         JUPYTERLAB_SETTINGS_DIR=str(dirs["settings"]),
         JUPYTERLAB_WORKSPACES_DIR=str(workdir / "workspaces"),
         JUPYTER_PLATFORM_DIRS="1",
+        **(env_extra or {}),
     )
     port, token = free_port(), secrets.token_hex(16)
     log = workdir / "jupyter.log"

@@ -1,0 +1,109 @@
+"""No secret in the browser, a synced trait, a saved notebook, an error or a log line.
+
+The Jupyter server's environment holds a sentinel API key; the notebook never names it. After
+full sessions (unified with a sideband, ephemeral, and one refused call), neither the sentinel
+nor any ephemeral key may appear in the saved notebook (widget state included), the page
+DOM, the browser console, or the kernel's logs and error texts; and in the unified flow the
+browser never receives either.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Page, WebSocket
+
+from tests.browser.conftest import PageLog
+from tests.browser.lab import LabServer, jupyter_lab
+from tests.browser.notebook import open_and_run, write_notebook
+
+SENTINEL = "sk-SENTINEL-" + secrets.token_hex(12)
+
+CELLS = [
+    # Every log record in the kernel, at DEBUG, kept for inspection.
+    "import logging\nLOGS = []\nclass Keep(logging.Handler):\n    def emit(self, record):\n"
+    "        LOGS.append(self.format(record))\n"
+    "logging.getLogger().addHandler(Keep()); logging.getLogger().setLevel(logging.DEBUG)",
+    "import os\nimport rt_widget as rt\nfrom rt_widget.providers import OpenAI\n"
+    "emu = rt.Emulator(api_key=os.environ['OPENAI_API_KEY'])",
+    "unified = rt.Realtime(provider=OpenAI(base_url=emu.base_url), sideband=True, output_modalities='text', "
+    "turn_detection=None)\nunified",
+    "ephemeral = rt.Realtime(provider=OpenAI(base_url=emu.base_url, flow='ephemeral'), output_modalities='text', "
+    "turn_detection=None)\nephemeral",
+    "refused = rt.Realtime(provider=OpenAI(api_key=os.environ['OPENAI_API_KEY'] + 'x', base_url=emu.base_url))\n"
+    "refused",
+]
+
+
+@pytest.fixture(scope="module")
+def sentinel_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
+    save_widget_state = {"@jupyter-widgets/jupyterlab-manager/plugin.jupyterlab-settings": {"saveState": True}}
+    with jupyter_lab(
+        tmp_path_factory.mktemp("sentinel-lab"), env_extra={"OPENAI_API_KEY": SENTINEL}, settings=save_widget_state
+    ) as server:
+        yield server
+
+
+def test_no_secret_anywhere(page: Page, page_log: PageLog, sentinel_lab: LabServer):
+    frames: list[str] = []
+
+    def watch(ws: WebSocket) -> None:
+        ws.on(
+            "framereceived",
+            lambda payload: frames.append(payload if isinstance(payload, str) else payload.decode("latin-1")),
+        )
+
+    page.on("websocket", watch)
+    path = write_notebook(sentinel_lab, "hygiene.ipynb", *CELLS)
+    kernel = open_and_run(page, sentinel_lab, path)
+    try:
+        buttons = page.locator(".rt-connect")
+        buttons.nth(0).click()
+        kernel.wait_until("unified.status == 'connected'")
+        kernel.execute("unified.say('hello')")
+        kernel.wait_until("'response.done' in unified.events.types")
+        unified_frames = "\n".join(frames)
+        buttons.nth(0).click()  # hang up
+
+        buttons.nth(1).click()
+        kernel.wait_until("ephemeral.status == 'connected'")
+        kernel.execute("ephemeral.say('hello')")
+        kernel.wait_until("'response.done' in ephemeral.events.types")
+        buttons.nth(1).click()
+
+        buttons.nth(2).click()
+        error = kernel.wait_until("refused.status == 'error' and refused.error")
+        assert "HTTP 401" in error
+
+        ephemeral_keys = kernel.eval("list(emu._routes.secrets._secrets)")
+        assert len(ephemeral_keys) == 1
+        secrets_ = [SENTINEL, *ephemeral_keys]
+
+        page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+        page.wait_for_timeout(1500)
+        saved = (sentinel_lab.root / path).read_text()
+        assert json.loads(saved)["metadata"]["widgets"]  # widget state was saved with the notebook
+        places = {
+            "saved notebook": saved,
+            "page DOM": page.content(),
+            "browser console": page_log.text(),
+            "kernel logs": "\n".join(kernel.eval("LOGS")),
+            "error texts": error + kernel.eval("unified.error + ephemeral.error"),
+            "server log": sentinel_lab.log.read_text(),
+            "synced traits": json.dumps(
+                kernel.eval("[w.get_state() for w in (unified, ephemeral, refused)]"), default=str
+            ),
+        }
+        assert len(places["kernel logs"]) > 1000  # the DEBUG logging really ran
+        for where, text in places.items():
+            for secret in secrets_:
+                assert secret not in text, f"a secret leaked into the {where}"
+        for secret in secrets_:
+            assert secret not in unified_frames, "a secret reached the browser in the unified flow"
+        assert SENTINEL not in "\n".join(frames), "the API key reached the browser"
+    finally:
+        kernel.execute("emu.stop()")
+        kernel.close()
