@@ -102,6 +102,11 @@ class Emulator:
             msg = f"No running call {call_id!r}; running calls: {sorted(self._routes.calls) or 'none'}."
             raise KeyError(msg) from None
 
+    def burst(self, call_id: str, count: int, seconds: float = 1.0) -> None:
+        """Send ``count`` events on a call within ``seconds`` and wait until they are sent."""
+        call = self.call(call_id)
+        self._loop.run(call.burst(count, seconds), timeout=seconds + 60)
+
     @property
     def running(self) -> bool:
         """Whether the server is still serving."""

@@ -115,6 +115,20 @@ class Call:
                 message = json.dumps(event_to_ga(json.loads(message)))
         self._inbox.put_nowait(message)
 
+    async def burst(self, count: int, seconds: float = 1.0) -> None:
+        """Send ``count`` ``rate_limits.updated`` events spread over ``seconds`` (load tests).
+
+        ``remaining`` counts down from ``count - 1`` to 0, so a client can check the order.
+        """
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        for i in range(count):
+            due = start + seconds * i / count
+            if due > loop.time():
+                await asyncio.sleep(due - loop.time())
+            limits = {"name": "tokens", "limit": count, "remaining": count - 1 - i, "reset_seconds": 1.0}
+            self.send({"type": "rate_limits.updated", "rate_limits": [limits]})
+
     async def close(self) -> None:
         """Hang up: close the peer connection and stop background work. Idempotent."""
         if self.closed.is_set():
