@@ -1,0 +1,55 @@
+"""Lifecycle and the sideband, in a real notebook.
+
+A cell awaits ``s.wait_for`` while the call runs (the sideband delivers; the browser's copies
+arrive later and are merged without duplicates); the session expires with advice; Connect
+starts a fresh call with a fresh ephemeral key, and both calls stay in the log.
+"""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from tests.browser.lab import LabServer
+from tests.browser.notebook import open_and_run, write_notebook
+
+
+def test_wait_for_expiry_and_reconnect(page: Page, lab: LabServer):
+    path = write_notebook(
+        lab,
+        "lifecycle.ipynb",
+        "import rt_widget as rt\nfrom rt_widget.providers import Local\nemu = rt.Emulator()",
+        "s = rt.Realtime(provider=Local(emu, flow='ephemeral'), sideband=True, output_modalities='text', "
+        "turn_detection=None)\ndone_events = []\ns.on('response.done', done_events.append)\ns",
+    )
+    kernel = open_and_run(page, lab, path)
+    button = page.locator(".rt-connect")
+    try:
+        expect(button).to_be_visible()
+        button.click()
+        first_call = kernel.wait_until("s.status == 'connected' and s._sideband is not None and s.call_id")
+
+        # One cell says hello and awaits the reply: the kernel is busy all along.
+        kernel.execute("s.say('hello'); reply = await s.wait_for('response.done', timeout=20)")
+        assert kernel.eval("reply['response']['status']") == "completed"
+        assert kernel.eval("len(done_events)") == 1
+        kernel.wait_until("len([e for e in s.events if e['direction'] == 'client']) >= 2")  # browser copies in
+        assert kernel.eval("len(s.events.of_type('response.done'))") == 1
+        assert kernel.eval("len(done_events)") == 1
+
+        kernel.execute("emu.call(s.call_id).faults.session_expired_after_s = 0")
+        error = kernel.wait_until("s.status == 'error' and s.error")
+        assert "60-minute limit" in error
+        assert "Connect again" in error
+        expect(page.locator(".rt-status")).to_contain_text("60-minute limit")
+
+        button.click()
+        second_call = kernel.wait_until(f"s.status == 'connected' and s.call_id != {first_call!r} and s.call_id")
+        assert kernel.eval("s.error") == ""
+        kernel.execute("s.say('thanks')")
+        kernel.wait_until("len(s.events.of_type('response.done')) == 2", timeout=30)
+        calls = kernel.eval("sorted({e['call_id'] for e in s.events if e['call_id']})")
+        assert calls == sorted([first_call, second_call])
+        assert kernel.eval("len(emu._routes.secrets._secrets)") == 2  # a fresh key per connect
+    finally:
+        kernel.execute("s.hangup(); emu.stop()")
+        kernel.close()
