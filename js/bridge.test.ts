@@ -11,14 +11,14 @@ describe("EventBatcher", () => {
 	beforeEach(() => vi.useFakeTimers());
 	afterEach(() => vi.useRealTimers());
 
-	it("sends events in one batch after the flush delay, numbered in order", () => {
+	it("sends events that arrive together in one batch, numbered in order", () => {
 		const channel = new FakeChannel();
 		const batcher = new EventBatcher(channel, 15, 100);
 		batcher.push("server", { type: "session.created" }, 1, "rtc_1");
 		batcher.push("client", { type: "response.create" }, 2, "rtc_1");
 		expect(channel.sent).toHaveLength(0);
 
-		vi.advanceTimersByTime(15);
+		vi.advanceTimersByTime(0);
 
 		expect(channel.sent).toHaveLength(1);
 		expect(sentEvents(channel)).toEqual([
@@ -36,6 +36,25 @@ describe("EventBatcher", () => {
 		const seqs = sentEvents(channel).map((e) => e.seq);
 		expect(seqs).toEqual(Array.from({ length: 1050 }, (_, i) => i));
 		expect(channel.sent.length).toBe(11);
+	});
+
+	it("sends at once when idle, then at most one message per interval under load", () => {
+		const channel = new FakeChannel();
+		let clock = 1000;
+		const batcher = new EventBatcher(channel, 8, 500, () => clock);
+		batcher.push("server", { type: "a" }, 1, null);
+		vi.advanceTimersByTime(0);
+		expect(channel.sent).toHaveLength(1); // idle: no waiting
+
+		clock += 2;
+		batcher.push("server", { type: "b" }, 2, null);
+		clock += 2;
+		batcher.push("server", { type: "c" }, 3, null);
+		vi.advanceTimersByTime(5);
+		expect(channel.sent).toHaveLength(1); // within the interval: held back
+		vi.advanceTimersByTime(1);
+		expect(channel.sent).toHaveLength(2); // one message for both
+		expect(sentEvents(channel).map((e) => e.event.type)).toEqual(["a", "b", "c"]);
 	});
 
 	it("flush with nothing pending sends nothing", () => {

@@ -13,25 +13,33 @@ function post(channel: Channel, message: BrowserMessage): void {
 }
 
 /**
- * Collects events and sends them to the kernel in batches, each with a sequence number.
- * Comm messages are ordered, so sequence numbers let the kernel drop re-sent duplicates
- * and notice gaps.
+ * Sends events to the kernel with sequence numbers, batched under load.
+ *
+ * Every comm message costs the kernel a round of work, so past a few hundred messages a
+ * second they queue up. The first event after a quiet spell goes at once; later ones share
+ * one message per `intervalMs`. Comm messages are ordered, so sequence numbers let the kernel
+ * drop re-sent duplicates and notice gaps.
  */
 export class EventBatcher {
 	#seq = 0;
 	#pending: WireEvent[] = [];
 	#timer: ReturnType<typeof setTimeout> | null = null;
+	#lastFlush = Number.NEGATIVE_INFINITY;
 
 	constructor(
 		private readonly channel: Channel,
-		private readonly flushMs = 15,
+		private readonly intervalMs = 8,
 		private readonly maxBatch = 500,
+		private readonly now: () => number = () => performance.now(),
 	) {}
 
 	push(direction: Direction, event: RealtimeEvent, t: number, callId: string | null): void {
 		this.#pending.push({ seq: this.#seq++, direction, t, call_id: callId, event });
 		if (this.#pending.length >= this.maxBatch) this.flush();
-		else this.#timer ??= setTimeout(() => this.flush(), this.flushMs);
+		else if (this.#timer === null) {
+			const wait = Math.max(0, this.#lastFlush + this.intervalMs - this.now());
+			this.#timer = setTimeout(() => this.flush(), wait);
+		}
 	}
 
 	flush(): void {
@@ -40,6 +48,7 @@ export class EventBatcher {
 		if (this.#pending.length === 0) return;
 		const events = this.#pending;
 		this.#pending = [];
+		this.#lastFlush = this.now();
 		post(this.channel, { kind: "events", events });
 	}
 }

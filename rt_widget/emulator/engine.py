@@ -45,6 +45,8 @@ CLIENT_EVENTS = (
 )
 INPUT_RATE = 24_000  # audio/pcm in events: 16-bit mono at 24 kHz
 RATE_LIMIT_TOKENS = 40_000
+# An uncommitted manual-turn buffer keeps the latest 5 minutes, not a whole session.
+MAX_INPUT_BUFFER_BYTES = INPUT_RATE * 2 * 300
 
 
 def text_tokens(text: str) -> int:
@@ -314,8 +316,11 @@ class Engine:
         self._input_audio.clear()
 
     def append_input_audio(self, pcm: bytes) -> None:
-        """Add microphone audio to the input buffer (manual turns)."""
+        """Add microphone audio to the input buffer (manual turns), keeping the latest minutes."""
         self._input_audio += pcm
+        excess = len(self._input_audio) - MAX_INPUT_BUFFER_BYTES
+        if excess > 0:
+            del self._input_audio[:excess]
 
     def commit_audio(self, pcm: bytes, item_id: str | None = None) -> dict[str, Any]:
         """Turn committed audio into a user item (``committed`` + ``added`` + ``done``)."""

@@ -82,6 +82,7 @@ class EmulatorApp:
             self.app.router.add_post(f"{prefix}/realtime/calls", self.create_call)
             self.app.router.add_post(f"{prefix}/realtime/calls/{{call_id}}/hangup", self.hangup)
             self.app.router.add_get(f"{prefix}/realtime", self.sideband)
+        self.app.router.add_post("/emulator/calls/{call_id}/burst", self.burst)
         self.app.router.add_post("/v1/realtime/sessions", self.beta_sessions)
         self.app.router.add_post("/v1/realtime", self.beta_call)
         self.app.on_shutdown.append(self._close_calls)
@@ -226,6 +227,25 @@ class EmulatorApp:
             sender.cancel()
             closer.cancel()
         return ws
+
+    async def burst(self, request: web.Request) -> web.StreamResponse:
+        """``POST /emulator/calls/{call_id}/burst`` ``{"count": n, "seconds": s}`` (emulator only).
+
+        Load-testing aid: sends ``count`` ``rate_limits.updated`` events within ``seconds``.
+        """
+        if not self._standard_key(request):
+            return invalid_api_key()
+        call = self.calls.get(request.match_info["call_id"])
+        if call is None:
+            return _call_not_found()
+        body = await _json_body(request)
+        if isinstance(body, web.Response):
+            return body
+        count, seconds = body.get("count", 1000), body.get("seconds", 1.0)
+        if not isinstance(count, int) or not 1 <= count <= 1_000_000 or not isinstance(seconds, int | float):
+            return error_response(400, "Send {'count': 1..1000000, 'seconds': a number}.")
+        await call.burst(count, float(seconds))
+        return web.json_response({"sent": count})
 
     # -- legacy beta ---------------------------------------------------------------------------
 
