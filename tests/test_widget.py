@@ -10,7 +10,8 @@ import pytest
 
 import rt_widget as rt
 from rt_widget.config import SessionConfig
-from rt_widget.providers import CallAnswer, ConnectError, Local, Provider
+from rt_widget.providers import Beta, CallAnswer, ConnectError, Local, Provider
+from tests.conformance import assert_client_event
 
 
 class Captured:
@@ -133,3 +134,94 @@ def test_no_secret_in_synced_state(emulator):
     state = widget.get_state()
     assert emulator.api_key not in repr(state)
     assert state["provider_name"] == "emulator"
+
+
+def connected_widget(sent: Captured, **settings: Any) -> rt.Realtime:
+    widget = rt.Realtime(provider=Local(), **settings)
+    widget.status = "connected"
+    return widget
+
+
+def client_events(sent: Captured) -> list[dict[str, Any]]:
+    return [m["event"] for m in sent.messages if m.get("kind") == "send"]
+
+
+def test_every_client_event_from_python_is_valid_ga(sent):
+    widget = connected_widget(sent, voice="marin")
+    widget.say("hello")
+    widget.update(instructions="Be brief.", threshold=0.7, transcription="whisper-1", voice="cedar")
+    widget.update(turn_detection=None, noise_reduction="far_field", tools=[], tool_choice="none")
+    widget._track({"type": "response.created", "response": {"id": "resp_1"}})
+    widget.interrupt()
+    widget.send({"type": "input_audio_buffer.commit"})
+    events = client_events(sent)
+    assert [e["type"] for e in events] == [
+        "conversation.item.create",
+        "response.create",
+        "session.update",
+        "session.update",
+        "response.cancel",
+        "output_audio_buffer.clear",
+        "input_audio_buffer.commit",
+    ]
+    for event in events:
+        assert_client_event(event)
+    first_update = events[2]["session"]
+    assert first_update["audio"]["input"]["turn_detection"] == {"type": "server_vad", "threshold": 0.7}
+    assert first_update["audio"]["output"]["voice"] == "cedar"
+    assert "model" not in first_update  # only what changed goes out
+    assert events[3]["session"]["audio"]["input"]["turn_detection"] is None
+
+
+def test_interrupt_without_a_response_only_clears_audio(sent):
+    widget = connected_widget(sent)
+    widget.interrupt()
+    assert [e["type"] for e in client_events(sent)] == ["output_audio_buffer.clear"]
+
+
+def test_mute_is_a_synced_trait(sent):
+    widget = connected_widget(sent)
+    widget.mute()
+    assert widget.muted is True
+    widget.mute(False)
+    assert widget.get_state()["muted"] is False
+
+
+def test_callbacks_and_off():
+    widget = rt.Realtime(provider=Local())
+    seen, everything = [], []
+    widget.on("response.done", seen.append)
+    widget.on("*", everything.append)
+    browser_says(widget, {"kind": "events", "events": [wire(0, "response.done"), wire(1, "x")]})
+    widget.off("response.done", seen.append)
+    browser_says(widget, {"kind": "events", "events": [wire(2, "response.done")]})
+    assert [e["type"] for e in seen] == ["response.done"]
+    assert [e["type"] for e in everything] == ["response.done", "x", "response.done"]
+
+
+def test_a_failing_callback_does_not_stop_delivery():
+    widget = rt.Realtime(provider=Local())
+    seen = []
+    widget.on("x", lambda e: 1 / 0)
+    widget.on("x", seen.append)
+    browser_says(widget, {"kind": "events", "events": [wire(0, "x")]})
+    assert len(seen) == 1
+    assert widget.events.types == ["x"]
+
+
+def test_beta_events_are_logged_under_ga_names():
+    widget = rt.Realtime(provider=Beta(api_key="sk-test", base_url="http://127.0.0.1:9/v1"))
+    beta_events = [
+        {"seq": 0, "direction": "server", "t": 1, "event": {"type": "response.text.delta", "event_id": "e0"}},
+        {"seq": 1, "direction": "server", "t": 2, "event": {"type": "conversation.item.created", "event_id": "e1"}},
+    ]
+    browser_says(widget, {"kind": "events", "events": beta_events})
+    assert widget.events.types == ["response.output_text.delta", "conversation.item.added"]
+
+
+def test_sideband_and_browser_copies_merge_by_event_id():
+    widget = rt.Realtime(provider=Local())
+    event = {"type": "response.done", "event_id": "event_same"}
+    widget._ingest(event, "server", call_id="rtc_1")  # from the sideband
+    browser_says(widget, {"kind": "events", "events": [{"seq": 0, "direction": "server", "t": 1, "event": event}]})
+    assert widget.events.types == ["response.done"]
