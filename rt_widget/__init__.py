@@ -5,6 +5,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from ._widget import Realtime
+from .analysis import cost, transcript, turns, usage
 from .emulator import Emulator
 from .events import EventLog
 
@@ -13,4 +14,4 @@ try:
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0.0.0"
 
-__all__ = ["Emulator", "EventLog", "Realtime", "__version__"]
+__all__ = ["Emulator", "EventLog", "Realtime", "__version__", "cost", "transcript", "turns", "usage"]

@@ -12,9 +12,10 @@ from collections.abc import Callable
 from typing import Any
 
 import anywidget
+import pandas as pd
 import traitlets
 
-from . import beta, providers
+from . import analysis, beta, providers
 from ._loop import io_loop
 from .config import VAD_FIELDS, SessionConfig
 from .events import EventLog
@@ -226,6 +227,24 @@ class Realtime(anywidget.AnyWidget):
             with self._lock:
                 if entry in self._waiters:
                     self._waiters.remove(entry)
+
+    # -- analysis ------------------------------------------------------------------------------
+
+    def transcript(self) -> pd.DataFrame:
+        """Both sides of the conversation, one row per item, in conversation order."""
+        return analysis.transcript(self.events)
+
+    def turns(self) -> pd.DataFrame:
+        """One row per user turn: its timeline, latencies, tool calls and outcome."""
+        return analysis.turns(self.events)
+
+    def usage(self) -> pd.DataFrame:
+        """Tokens by modality per response, with a total row."""
+        return analysis.usage(self.events)
+
+    def cost(self, **kwargs: Any) -> pd.DataFrame:
+        """USD per response and in total (see :func:`rt_widget.analysis.cost` for options)."""
+        return analysis.cost(self.events, **kwargs)
 
     # -- messages from the browser ---------------------------------------------------------------
 

@@ -1,29 +1,57 @@
-"""EventLog: every event of a session, in order, with where and when it was seen."""
+"""EventLog: every event of a session, in order, with where and when it was seen.
+
+Records are plain dicts (cheap to append from any thread); :attr:`EventLog.df` builds a pandas
+DataFrame column by column. Logs save to JSONL or Parquet and load back exactly.
+"""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
 
 Direction = Literal["server", "client"]
 
-COLUMNS = ["seq", "call_id", "direction", "type", "t_browser", "t_kernel", "event"]
+COLUMNS = (
+    "seq",
+    "call_id",
+    "direction",
+    "type",
+    "event_id",
+    "item_id",
+    "response_id",
+    "previous_item_id",
+    "t_browser",
+    "t_kernel",
+    "event",
+)
+
+
+def _ids(event: dict[str, Any]) -> tuple[Any, Any, Any, Any]:
+    """The event's own id and the item, response and previous item it refers to."""
+    item = event.get("item")
+    response = event.get("response")
+    item_id = event.get("item_id") or (item.get("id") if isinstance(item, dict) else None)
+    response_id = event.get("response_id") or (response.get("id") if isinstance(response, dict) else None)
+    return event.get("event_id"), item_id, response_id, event.get("previous_item_id")
 
 
 class EventLog:
     """An append-only, thread-safe list of event records.
 
-    Each record is a dict with ``seq`` (the browser's sequence number, or ``None`` for events
-    the browser never saw), ``call_id``, ``direction`` (``"server"`` or ``"client"``),
-    ``type``, ``t_browser`` and ``t_kernel`` (Unix seconds) and ``event`` (the JSON payload).
+    Each record is a dict with the keys of :data:`COLUMNS`: ``seq`` (the browser's sequence
+    number, ``None`` for events the browser never saw), ``call_id``, ``direction``
+    (``"server"`` or ``"client"``), ``type``, the ids the event carries, ``t_browser`` and
+    ``t_kernel`` (Unix seconds) and ``event`` (the JSON payload).
     """
 
-    def __init__(self) -> None:
-        self._records: list[dict[str, Any]] = []
+    def __init__(self, records: Iterable[dict[str, Any]] = ()) -> None:
+        self._records: list[dict[str, Any]] = list(records)
         self._lock = threading.Lock()
 
     def append(
@@ -36,11 +64,16 @@ class EventLog:
         t_browser: float | None = None,
     ) -> dict[str, Any]:
         """Record one event and return its record."""
+        event_id, item_id, response_id, previous = _ids(event)
         record = {
             "seq": seq,
             "call_id": call_id,
             "direction": direction,
             "type": str(event.get("type", "")),
+            "event_id": event_id,
+            "item_id": item_id,
+            "response_id": response_id,
+            "previous_item_id": previous,
             "t_browser": t_browser,
             "t_kernel": time.time(),
             "event": event,
@@ -65,14 +98,109 @@ class EventLog:
         """The event types in order: a quick way to see what happened."""
         return [r["type"] for r in self]
 
-    def of_type(self, type_: str) -> list[dict[str, Any]]:
-        """The payloads of every event of one type, in order."""
-        return [r["event"] for r in self if r["type"] == type_]
+    def of_type(self, *types: str) -> list[dict[str, Any]]:
+        """The payloads of every event of the given types, in order."""
+        wanted = set(types)
+        return [r["event"] for r in self if r["type"] in wanted]
+
+    def filter(
+        self,
+        type: str | None = None,
+        *,
+        direction: Direction | None = None,
+        call_id: str | None = None,
+        contains: str | None = None,
+    ) -> EventLog:
+        """A new log with the records that match every criterion given.
+
+        ``type`` matches exactly, or a family when it ends in ``.`` (``"response."``);
+        ``contains`` looks for text anywhere in the payload.
+        """
+
+        def keep(r: dict[str, Any]) -> bool:
+            if type is not None and not (r["type"] == type or (type.endswith(".") and r["type"].startswith(type))):
+                return False
+            if direction is not None and r["direction"] != direction:
+                return False
+            if call_id is not None and r["call_id"] != call_id:
+                return False
+            return contains is None or contains in json.dumps(r["event"])
+
+        return EventLog(r for r in self if keep(r))
+
+    def folded(self) -> EventLog:
+        """A new log with runs of ``*.delta`` events folded into one record each.
+
+        A run is consecutive deltas of one type for one item; the folded record keeps the
+        first record's fields, the joined ``delta`` text and ``count``.
+        """
+        out: list[dict[str, Any]] = []
+        for r in self:
+            last = out[-1] if out else None
+            is_delta = r["type"].endswith(".delta")
+            if is_delta and last is not None and last["type"] == r["type"] and last["item_id"] == r["item_id"]:
+                event = last["event"]
+                event["delta"] = str(event.get("delta", "")) + str(r["event"].get("delta", ""))
+                event["count"] = int(event.get("count", 1)) + 1
+            else:
+                out.append({**r, "event": dict(r["event"])} if is_delta else r)
+        return EventLog(out)
 
     @property
     def df(self) -> pd.DataFrame:
-        """The log as a pandas DataFrame, one row per event."""
-        return pd.DataFrame(list(self), columns=COLUMNS)
+        """The log as a pandas DataFrame, one row per event (times as Unix seconds)."""
+        records = list(self)
+        columns = {name: [r[name] for r in records] for name in COLUMNS}
+        frame = pd.DataFrame(columns)
+        frame["seq"] = frame["seq"].astype("Int64")
+        return frame
+
+    # -- persistence -----------------------------------------------------------------------------
+
+    def save(self, path: str | Path) -> Path:
+        """Write the log to ``.jsonl`` or ``.parquet`` (by extension); loading it gives it back."""
+        path = Path(path)
+        records = list(self)
+        if path.suffix == ".jsonl":
+            with path.open("w", encoding="utf-8") as out:
+                for r in records:
+                    out.write(json.dumps(r, ensure_ascii=False) + "\n")
+        elif path.suffix == ".parquet":
+            frame = pd.DataFrame({name: [r[name] for r in records] for name in COLUMNS})
+            frame["event"] = [json.dumps(e, ensure_ascii=False) for e in frame["event"]]
+            frame["seq"] = frame["seq"].astype("Int64")
+            _parquet_engine()
+            frame.to_parquet(path, index=False)
+        else:
+            raise ValueError(f"Cannot save to {path.name!r}: use a .jsonl or .parquet file name.")
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> EventLog:
+        """Read a log written by :meth:`save`."""
+        path = Path(path)
+        if not path.exists():
+            raise FileNotFoundError(f"No event log at {path}.")
+        if path.suffix == ".jsonl":
+            with path.open(encoding="utf-8") as lines:
+                return cls(json.loads(line) for line in lines if line.strip())
+        if path.suffix == ".parquet":
+            _parquet_engine()
+            frame = pd.read_parquet(path)
+            rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
+            records = [{str(k): v for k, v in row.items()} for row in rows]
+            for r in records:
+                r["event"] = json.loads(r["event"])
+                r["seq"] = None if r["seq"] is None else int(r["seq"])
+            return cls(records)
+        raise ValueError(f"Cannot load {path.name!r}: use a .jsonl or .parquet file.")
 
     def __repr__(self) -> str:
         return f"EventLog({len(self)} events)"
+
+
+def _parquet_engine() -> None:
+    try:
+        import pyarrow  # type: ignore[import-untyped]  # noqa: F401
+    except ImportError:
+        raise ImportError("Parquet needs pyarrow: pip install 'rt-widget[analysis]' (or pyarrow).") from None

@@ -1,0 +1,350 @@
+"""From events to tables: transcript, turns and latency, token usage and cost.
+
+Every function takes an :class:`~rt_widget.EventLog` (live or loaded) and returns a pandas
+DataFrame. Times are Unix seconds: the browser's receive time where there is one, else the
+kernel's arrival time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from .events import EventLog
+
+PRICES_AS_OF = "2026-08-21"
+
+
+@dataclass(frozen=True)
+class Prices:
+    """USD per 1M tokens."""
+
+    text_in: float
+    text_cached: float
+    text_out: float
+    audio_in: float
+    audio_cached: float
+    audio_out: float
+    image_in: float = 0.0
+    image_cached: float = 0.0
+
+
+_REALTIME = Prices(4.00, 0.40, 16.00, 32.00, 0.40, 64.00, 5.00, 0.50)
+_MINI = Prices(0.60, 0.06, 2.40, 10.00, 0.30, 20.00, 0.80, 0.08)
+# OpenAI's published prices on PRICES_AS_OF (reference/realtime-protocol.md section 8). Pass your
+# own table to cost(prices=...) when they change; Azure uses the same global prices.
+PRICES: dict[str, Prices] = {
+    "gpt-realtime": _REALTIME,
+    "gpt-realtime-2025-08-28": _REALTIME,
+    "gpt-realtime-1.5": _REALTIME,
+    "gpt-realtime-2": Prices(4.00, 0.40, 24.00, 32.00, 0.40, 64.00, 5.00, 0.50),
+    "gpt-realtime-2.1": Prices(4.00, 0.40, 24.00, 32.00, 0.40, 64.00, 5.00, 0.50),
+    "gpt-realtime-mini": _MINI,
+    "gpt-realtime-mini-2025-10-06": _MINI,
+    "gpt-realtime-mini-2025-12-15": _MINI,
+    "gpt-realtime-2.1-mini": _MINI,
+    "gpt-4o-realtime-preview": Prices(5.00, 2.50, 20.00, 40.00, 2.50, 80.00),
+    "gpt-4o-mini-realtime-preview": Prices(0.60, 0.30, 2.40, 10.00, 0.30, 20.00),
+}
+
+USAGE_COLUMNS = [
+    "input_text",
+    "input_audio",
+    "input_image",
+    "cached_text",
+    "cached_audio",
+    "cached_image",
+    "output_text",
+    "output_audio",
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+]
+
+
+def _time(record: dict[str, Any]) -> float:
+    t = record.get("t_browser")
+    return float(t if t is not None else record["t_kernel"])
+
+
+def _server(log: EventLog) -> list[dict[str, Any]]:
+    return [r for r in log if r["direction"] == "server"]
+
+
+# -- transcript ------------------------------------------------------------------------------
+
+
+def transcript(log: EventLog) -> pd.DataFrame:
+    """One row per conversation item, in conversation order (``previous_item_id``), not arrival.
+
+    Columns: ``item_id``, ``role`` (user, assistant, system or tool), ``kind`` (message,
+    function_call, function_call_output), ``text`` (typed text, the user's transcription or
+    the model's transcript; a call as ``name(arguments)``), ``start``, ``end``,
+    ``interrupted``.
+    """
+    order: list[str] = []
+    items: dict[str, dict[str, Any]] = {}
+
+    def place(item_id: str, previous: str | None) -> None:
+        # previous_item_id null means "at the start" (the first item, or one inserted at root).
+        if item_id in order:
+            return
+        if previous is None:
+            order.insert(0, item_id)
+        elif previous in order:
+            order.insert(order.index(previous) + 1, item_id)
+        else:
+            order.append(item_id)
+
+    for r in _server(log):
+        event, kind, t = r["event"], r["type"], _time(r)
+        item_id = r["item_id"]
+        if not item_id:
+            continue
+        entry = items.setdefault(item_id, {"start": t, "end": t, "text": "", "interrupted": False})
+        entry["end"] = max(entry["end"], t)
+        if kind in ("conversation.item.added", "conversation.item.done", "conversation.item.created"):
+            item = event.get("item") or {}
+            entry.update(_describe(item, entry))
+            place(item_id, r["previous_item_id"])
+        elif kind == "response.output_item.done":  # the final item (beta logs have no item.done)
+            entry.update(_describe(event.get("item") or {}, entry))
+        elif kind == "input_audio_buffer.committed":
+            entry.setdefault("role", "user")
+            place(item_id, r["previous_item_id"])
+        elif kind == "conversation.item.input_audio_transcription.completed":
+            entry["text"] = event.get("transcript") or entry["text"]
+        elif kind in ("response.output_audio_transcript.done", "response.output_text.done"):
+            entry["text"] = event.get("transcript") or event.get("text") or entry["text"]
+        elif kind == "conversation.item.truncated":
+            entry["interrupted"] = True
+        elif kind == "conversation.item.deleted" and item_id in order:
+            order.remove(item_id)
+    for r in _server(log):
+        if r["type"] == "response.done" and r["event"]["response"].get("status") == "cancelled":
+            for item in r["event"]["response"].get("output") or []:
+                if item.get("id") in items:
+                    items[item["id"]]["interrupted"] = True
+    rows = [
+        {
+            "item_id": item_id,
+            "role": items[item_id].get("role", "user"),
+            "kind": items[item_id].get("kind", "message"),
+            "text": items[item_id]["text"],
+            "start": items[item_id]["start"],
+            "end": items[item_id]["end"],
+            "interrupted": items[item_id]["interrupted"],
+        }
+        for item_id in order
+    ]
+    return pd.DataFrame(rows, columns=["item_id", "role", "kind", "text", "start", "end", "interrupted"])
+
+
+def _describe(item: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any]:
+    kind = item.get("type", "message")
+    out: dict[str, Any] = {"kind": kind}
+    if kind == "function_call":
+        out.update(role="assistant", text=f"{item.get('name')}({item.get('arguments') or ''})")
+    elif kind == "function_call_output":
+        out.update(role="tool", text=str(item.get("output", "")))
+    else:
+        out["role"] = item.get("role", entry.get("role", "user"))
+        words = [
+            part.get("text") or part.get("transcript")
+            for part in item.get("content") or []
+            if part.get("text") or part.get("transcript")
+        ]
+        if words:
+            out["text"] = " ".join(words)
+    if item.get("status") == "incomplete":
+        out["interrupted"] = True
+    return out
+
+
+# -- turns -----------------------------------------------------------------------------------
+
+TURN_COLUMNS = [
+    "item_id",
+    "speech_started",
+    "speech_stopped",
+    "committed",
+    "transcribed",
+    "response_created",
+    "first_audio",
+    "response_done",
+    "audio_stopped",
+    "user_text",
+    "tool_calls",
+    "responses",
+    "status",
+    "latency_s",
+    "response_latency_s",
+]
+
+
+def turns(log: EventLog) -> pd.DataFrame:
+    """One row per user turn, with its timeline and the derived latencies.
+
+    ``latency_s`` is end of user speech (``speech_stopped``; for typed turns, the item's
+    creation) to the first model audio (``output_audio_buffer.started``, or the first output
+    delta in text sessions). ``status`` is the last response's (completed, cancelled, failed,
+    incomplete). ``tool_calls`` counts function calls made while answering the turn.
+    """
+    items = transcript(log)
+    users = items[items["role"] == "user"]
+    first: dict[tuple[str, str], float] = {}
+    for r in _server(log):
+        key = (r["type"], r["item_id"] or r["response_id"] or "")
+        first.setdefault(key, _time(r))
+    responses = [r for r in _server(log) if r["type"] in ("response.created", "response.done")]
+    rows = []
+    user_rows: list[dict[str, Any]] = [{str(k): v for k, v in u.items()} for u in users.to_dict("records")]
+    for i, user in enumerate(user_rows):
+        item_id, user_start = str(user["item_id"]), float(user["start"])
+        start = first.get(("input_audio_buffer.committed", item_id), user_start)
+        stop = float(user_rows[i + 1]["start"]) if i + 1 < len(user_rows) else float("inf")
+        created = [r for r in responses if r["type"] == "response.created" and start <= _time(r) < stop]
+        ids = [r["response_id"] for r in created]
+        done = {r["response_id"]: r for r in responses if r["type"] == "response.done" and r["response_id"] in ids}
+        first_id = ids[0] if ids else None
+        first_audio = _first_output(first, first_id)
+        spoke_until = first.get(("input_audio_buffer.speech_stopped", item_id))
+        end_of_input = spoke_until if spoke_until is not None else user_start
+        last_done = done.get(ids[-1]) if ids else None
+        calls = sum(
+            1
+            for r in done.values()
+            for item in r["event"]["response"].get("output") or []
+            if item.get("type") == "function_call"
+        )
+        rows.append(
+            {
+                "item_id": item_id,
+                "speech_started": first.get(("input_audio_buffer.speech_started", item_id)),
+                "speech_stopped": spoke_until,
+                "committed": first.get(("input_audio_buffer.committed", item_id)),
+                "transcribed": first.get(("conversation.item.input_audio_transcription.completed", item_id)),
+                "response_created": _time(created[0]) if created else None,
+                "first_audio": first_audio,
+                "response_done": _time(last_done) if last_done else None,
+                "audio_stopped": _audio_end(first, ids),
+                "user_text": user["text"],
+                "tool_calls": calls,
+                "responses": len(ids),
+                "status": last_done["event"]["response"].get("status") if last_done else None,
+                "latency_s": first_audio - end_of_input if first_audio is not None else None,
+                "response_latency_s": _time(created[0]) - end_of_input if created else None,
+            }
+        )
+    return pd.DataFrame(rows, columns=TURN_COLUMNS)
+
+
+def _first_output(first: dict[tuple[str, str], float], response_id: str | None) -> float | None:
+    if response_id is None:
+        return None
+    for kind in ("output_audio_buffer.started", "response.output_audio_transcript.delta", "response.output_text.delta"):
+        if (kind, response_id) in first:
+            return first[(kind, response_id)]
+    return None
+
+
+def _audio_end(first: dict[tuple[str, str], float], response_ids: list[str]) -> float | None:
+    ends = [
+        first[(kind, rid)]
+        for rid in response_ids
+        for kind in ("output_audio_buffer.stopped", "output_audio_buffer.cleared")
+        if (kind, rid) in first
+    ]
+    return max(ends) if ends else None
+
+
+# -- usage and cost ----------------------------------------------------------------------------
+
+
+def usage(log: EventLog, *, total: bool = True) -> pd.DataFrame:
+    """Tokens by modality for each response (from ``response.done``), plus a ``total`` row."""
+    rows = []
+    for r in _server(log):
+        if r["type"] != "response.done":
+            continue
+        response = r["event"]["response"]
+        u = response.get("usage") or {}
+        inp = u.get("input_token_details") or {}
+        cached = inp.get("cached_tokens_details") or {}
+        out = u.get("output_token_details") or {}
+        rows.append(
+            {
+                "response_id": response.get("id"),
+                "call_id": r["call_id"],
+                "status": response.get("status"),
+                "input_text": inp.get("text_tokens", 0),
+                "input_audio": inp.get("audio_tokens", 0),
+                "input_image": inp.get("image_tokens", 0),
+                "cached_text": cached.get("text_tokens", 0),
+                "cached_audio": cached.get("audio_tokens", 0),
+                "cached_image": cached.get("image_tokens", 0),
+                "output_text": out.get("text_tokens", 0),
+                "output_audio": out.get("audio_tokens", 0),
+                "input_tokens": u.get("input_tokens", 0),
+                "output_tokens": u.get("output_tokens", 0),
+                "total_tokens": u.get("total_tokens", 0),
+            }
+        )
+    frame = pd.DataFrame(rows, columns=["response_id", "call_id", "status", *USAGE_COLUMNS])
+    frame[USAGE_COLUMNS] = frame[USAGE_COLUMNS].fillna(0).astype(int)
+    if total:
+        totals = {"response_id": "total", "call_id": None, "status": None, **frame[USAGE_COLUMNS].sum().to_dict()}
+        frame = pd.concat([frame, pd.DataFrame([totals])], ignore_index=True)
+    return frame
+
+
+def session_model(log: EventLog) -> str | None:
+    """The model named by the last ``session.created``/``session.updated`` event."""
+    model = None
+    for r in _server(log):
+        if r["type"] in ("session.created", "session.updated"):
+            model = r["event"].get("session", {}).get("model") or model
+    return model
+
+
+def prices_for(model: str, table: dict[str, Prices] | None = None) -> Prices:
+    """The price row for ``model``; dated snapshots fall back to their family."""
+    table = PRICES if table is None else table
+    for name in sorted(table, key=len, reverse=True):
+        if model == name or model.startswith(name + "-"):
+            return table[name]
+    known = ", ".join(sorted(table))
+    raise KeyError(f"No price for model {model!r}. Known: {known}. Pass cost(model=...) or cost(prices=...).")
+
+
+def cost(log: EventLog, *, model: str | None = None, prices: dict[str, Prices] | None = None) -> pd.DataFrame:
+    """USD per response (and a ``total`` row), from usage and the price table.
+
+    Cached input tokens are a subset of input tokens and are billed at the cached rate. The
+    model comes from the session events unless given (on Azure, give the model behind your
+    deployment). Prices are as of :data:`PRICES_AS_OF`; pass ``prices=`` to override.
+    """
+    name = model or session_model(log)
+    if not name:
+        raise ValueError("The log names no model (no session.created); pass cost(model='gpt-realtime').")
+    p = prices_for(name, prices)
+    frame = usage(log, total=False)
+    per_million = 1_000_000
+    frame["usd_text_in"] = (
+        (frame["input_text"] - frame["cached_text"]) * p.text_in + frame["cached_text"] * p.text_cached
+    ) / per_million
+    frame["usd_audio_in"] = (
+        (frame["input_audio"] - frame["cached_audio"]) * p.audio_in + frame["cached_audio"] * p.audio_cached
+    ) / per_million
+    frame["usd_image_in"] = (
+        (frame["input_image"] - frame["cached_image"]) * p.image_in + frame["cached_image"] * p.image_cached
+    ) / per_million
+    frame["usd_text_out"] = frame["output_text"] * p.text_out / per_million
+    frame["usd_audio_out"] = frame["output_audio"] * p.audio_out / per_million
+    usd = ["usd_text_in", "usd_audio_in", "usd_image_in", "usd_text_out", "usd_audio_out"]
+    frame["usd"] = frame[usd].sum(axis=1)
+    frame["model"] = name
+    totals = {"response_id": "total", "model": name, **frame[[*USAGE_COLUMNS, *usd, "usd"]].sum().to_dict()}
+    return pd.concat([frame, pd.DataFrame([totals])], ignore_index=True)
