@@ -7,8 +7,10 @@ kernel's arrival time.
 
 from __future__ import annotations
 
+import bisect
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 
@@ -64,13 +66,38 @@ USAGE_COLUMNS = [
 ]
 
 
-def _time(record: dict[str, Any]) -> float:
-    t = record.get("t_browser")
-    return float(t if t is not None else record["t_kernel"])
+class _Row(NamedTuple):
+    type: str
+    event: dict[str, Any]
+    item_id: str | None
+    response_id: str | None
+    previous_item_id: str | None
+    call_id: str | None
+    t: float
 
 
-def _server(log: EventLog) -> list[dict[str, Any]]:
-    return [r for r in log if r["direction"] == "server"]
+def _server(log: EventLog) -> list[_Row]:
+    """The server events, light: the fields the analyses read, and one time per event.
+
+    Of each run of deltas only the first is kept (the timelines need when output began); the
+    matching ``.done`` event carries the full text.
+    """
+    names = ("direction", "type", "event", "item_id", "response_id", "previous_item_id", "call_id")
+    rows = []
+    seen_deltas: set[tuple[str, str | None]] = set()
+    for direction, type_, event, item, response, previous, call, t_browser, t_kernel in log.rows(
+        *names, "t_browser", "t_kernel"
+    ):
+        if direction != "server":
+            continue
+        if type_.endswith(".delta"):
+            key = (type_, response or item)
+            if key in seen_deltas:
+                continue
+            seen_deltas.add(key)
+        t = float(t_browser if t_browser is not None else t_kernel)
+        rows.append(_Row(type_, event, item, response, previous, call, t))
+    return rows
 
 
 # -- transcript ------------------------------------------------------------------------------
@@ -84,50 +111,46 @@ def transcript(log: EventLog) -> pd.DataFrame:
     the model's transcript; a call as ``name(arguments)``), ``start``, ``end``,
     ``interrupted``.
     """
-    order: list[str] = []
+    return _transcript(_server(log))
+
+
+def _transcript(rows: list[_Row]) -> pd.DataFrame:
+    order = _Order()
     items: dict[str, dict[str, Any]] = {}
-
-    def place(item_id: str, previous: str | None) -> None:
-        # previous_item_id null means "at the start" (the first item, or one inserted at root).
-        if item_id in order:
-            return
-        if previous is None:
-            order.insert(0, item_id)
-        elif previous in order:
-            order.insert(order.index(previous) + 1, item_id)
-        else:
-            order.append(item_id)
-
-    for r in _server(log):
-        event, kind, t = r["event"], r["type"], _time(r)
-        item_id = r["item_id"]
-        if not item_id:
+    place = order.place
+    for r in rows:
+        event, kind, t = r.event, r.type, r.t
+        item_id = r.item_id
+        if not item_id or kind.endswith(".delta"):  # the matching .done carries the text and the end time
             continue
-        entry = items.setdefault(item_id, {"start": t, "end": t, "text": "", "interrupted": False})
-        entry["end"] = max(entry["end"], t)
+        entry = items.get(item_id)
+        if entry is None:
+            entry = items[item_id] = {"start": t, "end": t, "text": "", "interrupted": False}
+        elif t > entry["end"]:
+            entry["end"] = t
         if kind in ("conversation.item.added", "conversation.item.done", "conversation.item.created"):
             item = event.get("item") or {}
             entry.update(_describe(item, entry))
-            place(item_id, r["previous_item_id"])
+            place(item_id, r.previous_item_id)
         elif kind == "response.output_item.done":  # the final item (beta logs have no item.done)
             entry.update(_describe(event.get("item") or {}, entry))
         elif kind == "input_audio_buffer.committed":
             entry.setdefault("role", "user")
-            place(item_id, r["previous_item_id"])
+            place(item_id, r.previous_item_id)
         elif kind == "conversation.item.input_audio_transcription.completed":
             entry["text"] = event.get("transcript") or entry["text"]
         elif kind in ("response.output_audio_transcript.done", "response.output_text.done"):
             entry["text"] = event.get("transcript") or event.get("text") or entry["text"]
         elif kind == "conversation.item.truncated":
             entry["interrupted"] = True
-        elif kind == "conversation.item.deleted" and item_id in order:
+        elif kind == "conversation.item.deleted":
             order.remove(item_id)
-    for r in _server(log):
-        if r["type"] == "response.done" and r["event"]["response"].get("status") == "cancelled":
-            for item in r["event"]["response"].get("output") or []:
+    for r in rows:
+        if r.type == "response.done" and r.event["response"].get("status") == "cancelled":
+            for item in r.event["response"].get("output") or []:
                 if item.get("id") in items:
                     items[item["id"]]["interrupted"] = True
-    rows = [
+    table = [
         {
             "item_id": item_id,
             "role": items[item_id].get("role", "user"),
@@ -139,7 +162,49 @@ def transcript(log: EventLog) -> pd.DataFrame:
         }
         for item_id in order
     ]
-    return pd.DataFrame(rows, columns=["item_id", "role", "kind", "text", "start", "end", "interrupted"])
+    return pd.DataFrame(table, columns=["item_id", "role", "kind", "text", "start", "end", "interrupted"])
+
+
+class _Order:
+    """Conversation order as a doubly linked list: O(1) inserts after any item."""
+
+    def __init__(self) -> None:
+        self._next: dict[str | None, str | None] = {None: None}  # None is the head sentinel
+        self._prev: dict[str, str | None] = {}
+        self._last: str | None = None
+
+    def __contains__(self, item_id: object) -> bool:
+        return item_id in self._prev
+
+    def place(self, item_id: str, previous: str | None) -> None:
+        """Put ``item_id`` after ``previous``; ``None`` means at the start (GA semantics)."""
+        if item_id in self._prev:
+            return
+        after = previous if previous is None or previous in self._prev else self._last
+        following = self._next[after]
+        self._next[after], self._next[item_id] = item_id, following
+        self._prev[item_id] = after
+        if following is None:
+            self._last = item_id
+        else:
+            self._prev[following] = item_id
+
+    def remove(self, item_id: str) -> None:
+        """Take ``item_id`` out (``conversation.item.deleted``)."""
+        if item_id not in self._prev:
+            return
+        before, after = self._prev.pop(item_id), self._next.pop(item_id)
+        self._next[before] = after
+        if after is None:
+            self._last = before
+        else:
+            self._prev[after] = before
+
+    def __iter__(self) -> Iterator[str]:
+        current = self._next[None]
+        while current is not None:
+            yield current
+            current = self._next[current]
 
 
 def _describe(item: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any]:
@@ -164,6 +229,21 @@ def _describe(item: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- turns -----------------------------------------------------------------------------------
+
+# The events whose first occurrence (per item or response) makes a turn's timeline.
+_TIMELINE = frozenset(
+    {
+        "input_audio_buffer.speech_started",
+        "input_audio_buffer.speech_stopped",
+        "input_audio_buffer.committed",
+        "conversation.item.input_audio_transcription.completed",
+        "output_audio_buffer.started",
+        "output_audio_buffer.stopped",
+        "output_audio_buffer.cleared",
+        "response.output_audio_transcript.delta",
+        "response.output_text.delta",
+    }
+)
 
 TURN_COLUMNS = [
     "item_id",
@@ -192,53 +272,61 @@ def turns(log: EventLog) -> pd.DataFrame:
     delta in text sessions). ``status`` is the last response's (completed, cancelled, failed,
     incomplete). ``tool_calls`` counts function calls made while answering the turn.
     """
-    items = transcript(log)
+    rows = _server(log)
+    items = _transcript(rows)
     users = items[items["role"] == "user"]
     first: dict[tuple[str, str], float] = {}
-    for r in _server(log):
-        key = (r["type"], r["item_id"] or r["response_id"] or "")
-        first.setdefault(key, _time(r))
-    responses = [r for r in _server(log) if r["type"] in ("response.created", "response.done")]
-    rows = []
+    created: list[tuple[float, str]] = []  # (time, response id), in time order
+    done: dict[str, _Row] = {}
+    for r in rows:
+        if r.type in _TIMELINE:
+            key = (r.type, r.item_id or r.response_id or "")
+            if key not in first:
+                first[key] = r.t
+        if r.type == "response.created" and r.response_id:
+            created.append((r.t, r.response_id))
+        elif r.type == "response.done" and r.response_id:
+            done[r.response_id] = r
+    created.sort()
+    created_times = [t for t, _ in created]
     user_rows: list[dict[str, Any]] = [{str(k): v for k, v in u.items()} for u in users.to_dict("records")]
+    table = []
     for i, user in enumerate(user_rows):
         item_id, user_start = str(user["item_id"]), float(user["start"])
         start = first.get(("input_audio_buffer.committed", item_id), user_start)
         stop = float(user_rows[i + 1]["start"]) if i + 1 < len(user_rows) else float("inf")
-        created = [r for r in responses if r["type"] == "response.created" and start <= _time(r) < stop]
-        ids = [r["response_id"] for r in created]
-        done = {r["response_id"]: r for r in responses if r["type"] == "response.done" and r["response_id"] in ids}
-        first_id = ids[0] if ids else None
-        first_audio = _first_output(first, first_id)
+        window = created[bisect.bisect_left(created_times, start) : bisect.bisect_left(created_times, stop)]
+        ids = [rid for _, rid in window]
+        first_audio = _first_output(first, ids[0] if ids else None)
         spoke_until = first.get(("input_audio_buffer.speech_stopped", item_id))
         end_of_input = spoke_until if spoke_until is not None else user_start
         last_done = done.get(ids[-1]) if ids else None
         calls = sum(
             1
-            for r in done.values()
-            for item in r["event"]["response"].get("output") or []
+            for rid in ids
+            for item in (done[rid].event["response"].get("output") or [] if rid in done else [])
             if item.get("type") == "function_call"
         )
-        rows.append(
+        table.append(
             {
                 "item_id": item_id,
                 "speech_started": first.get(("input_audio_buffer.speech_started", item_id)),
                 "speech_stopped": spoke_until,
                 "committed": first.get(("input_audio_buffer.committed", item_id)),
                 "transcribed": first.get(("conversation.item.input_audio_transcription.completed", item_id)),
-                "response_created": _time(created[0]) if created else None,
+                "response_created": window[0][0] if window else None,
                 "first_audio": first_audio,
-                "response_done": _time(last_done) if last_done else None,
+                "response_done": last_done.t if last_done else None,
                 "audio_stopped": _audio_end(first, ids),
                 "user_text": user["text"],
                 "tool_calls": calls,
                 "responses": len(ids),
-                "status": last_done["event"]["response"].get("status") if last_done else None,
+                "status": last_done.event["response"].get("status") if last_done else None,
                 "latency_s": first_audio - end_of_input if first_audio is not None else None,
-                "response_latency_s": _time(created[0]) - end_of_input if created else None,
+                "response_latency_s": window[0][0] - end_of_input if window else None,
             }
         )
-    return pd.DataFrame(rows, columns=TURN_COLUMNS)
+    return pd.DataFrame(table, columns=TURN_COLUMNS)
 
 
 def _first_output(first: dict[tuple[str, str], float], response_id: str | None) -> float | None:
@@ -267,9 +355,9 @@ def usage(log: EventLog, *, total: bool = True) -> pd.DataFrame:
     """Tokens by modality for each response (from ``response.done``), plus a ``total`` row."""
     rows = []
     for r in _server(log):
-        if r["type"] != "response.done":
+        if r.type != "response.done":
             continue
-        response = r["event"]["response"]
+        response = r.event["response"]
         u = response.get("usage") or {}
         inp = u.get("input_token_details") or {}
         cached = inp.get("cached_tokens_details") or {}
@@ -277,7 +365,7 @@ def usage(log: EventLog, *, total: bool = True) -> pd.DataFrame:
         rows.append(
             {
                 "response_id": response.get("id"),
-                "call_id": r["call_id"],
+                "call_id": r.call_id,
                 "status": response.get("status"),
                 "input_text": inp.get("text_tokens", 0),
                 "input_audio": inp.get("audio_tokens", 0),
@@ -304,8 +392,8 @@ def session_model(log: EventLog) -> str | None:
     """The model named by the last ``session.created``/``session.updated`` event."""
     model = None
     for r in _server(log):
-        if r["type"] in ("session.created", "session.updated"):
-            model = r["event"].get("session", {}).get("model") or model
+        if r.type in ("session.created", "session.updated"):
+            model = r.event.get("session", {}).get("model") or model
     return model
 
 

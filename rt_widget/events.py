@@ -42,17 +42,21 @@ def _ids(event: dict[str, Any]) -> tuple[Any, Any, Any, Any]:
 
 
 class EventLog:
-    """An append-only, thread-safe list of event records.
+    """An append-only, thread-safe log of events, stored column by column.
 
-    Each record is a dict with the keys of :data:`COLUMNS`: ``seq`` (the browser's sequence
+    Each event's record has the keys of :data:`COLUMNS`: ``seq`` (the browser's sequence
     number, ``None`` for events the browser never saw), ``call_id``, ``direction``
     (``"server"`` or ``"client"``), ``type``, the ids the event carries, ``t_browser`` and
-    ``t_kernel`` (Unix seconds) and ``event`` (the JSON payload).
+    ``t_kernel`` (Unix seconds) and ``event`` (the JSON payload). Columns, not a dict per
+    event, keep a million events small and make :attr:`df` cheap.
     """
 
     def __init__(self, records: Iterable[dict[str, Any]] = ()) -> None:
-        self._records: list[dict[str, Any]] = list(records)
+        self._columns: dict[str, list[Any]] = {name: [] for name in COLUMNS}
         self._lock = threading.Lock()
+        for record in records:
+            for name in COLUMNS:
+                self._columns[name].append(record[name])
 
     def append(
         self,
@@ -65,43 +69,49 @@ class EventLog:
     ) -> dict[str, Any]:
         """Record one event and return its record."""
         event_id, item_id, response_id, previous = _ids(event)
-        record = {
-            "seq": seq,
-            "call_id": call_id,
-            "direction": direction,
-            "type": str(event.get("type", "")),
-            "event_id": event_id,
-            "item_id": item_id,
-            "response_id": response_id,
-            "previous_item_id": previous,
-            "t_browser": t_browser,
-            "t_kernel": time.time(),
-            "event": event,
-        }
+        values = (
+            seq,
+            call_id,
+            direction,
+            str(event.get("type", "")),
+            event_id,
+            item_id,
+            response_id,
+            previous,
+            t_browser,
+            time.time(),
+            event,
+        )
         with self._lock:
-            self._records.append(record)
-        return record
+            for column, value in zip(self._columns.values(), values, strict=True):
+                column.append(value)
+        return dict(zip(COLUMNS, values, strict=True))
 
     def __len__(self) -> int:
-        return len(self._records)
+        return len(self._columns["event"])
+
+    def rows(self, *names: str) -> Iterator[tuple[Any, ...]]:
+        """Tuples of the named columns, one per event (a snapshot: appends do not show)."""
+        with self._lock:
+            n = len(self)
+            columns = [self._columns[name][:n] for name in names]
+        return zip(*columns, strict=True)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        with self._lock:
-            snapshot = list(self._records)
-        return iter(snapshot)
+        return (dict(zip(COLUMNS, values, strict=True)) for values in self.rows(*COLUMNS))
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        return self._records[index]
+        return {name: self._columns[name][index] for name in COLUMNS}
 
     @property
     def types(self) -> list[str]:
         """The event types in order: a quick way to see what happened."""
-        return [r["type"] for r in self]
+        return [t for (t,) in self.rows("type")]
 
     def of_type(self, *types: str) -> list[dict[str, Any]]:
         """The payloads of every event of the given types, in order."""
         wanted = set(types)
-        return [r["event"] for r in self if r["type"] in wanted]
+        return [event for type_, event in self.rows("type", "event") if type_ in wanted]
 
     def filter(
         self,
@@ -149,8 +159,9 @@ class EventLog:
     @property
     def df(self) -> pd.DataFrame:
         """The log as a pandas DataFrame, one row per event (times as Unix seconds)."""
-        records = list(self)
-        columns = {name: [r[name] for r in records] for name in COLUMNS}
+        with self._lock:
+            n = len(self)
+            columns = {name: self._columns[name][:n] for name in COLUMNS}
         frame = pd.DataFrame(columns)
         frame["seq"] = frame["seq"].astype("Int64")
         return frame
@@ -160,15 +171,13 @@ class EventLog:
     def save(self, path: str | Path) -> Path:
         """Write the log to ``.jsonl`` or ``.parquet`` (by extension); loading it gives it back."""
         path = Path(path)
-        records = list(self)
         if path.suffix == ".jsonl":
             with path.open("w", encoding="utf-8") as out:
-                for r in records:
+                for r in self:
                     out.write(json.dumps(r, ensure_ascii=False) + "\n")
         elif path.suffix == ".parquet":
-            frame = pd.DataFrame({name: [r[name] for r in records] for name in COLUMNS})
+            frame = self.df
             frame["event"] = [json.dumps(e, ensure_ascii=False) for e in frame["event"]]
-            frame["seq"] = frame["seq"].astype("Int64")
             _parquet_engine()
             frame.to_parquet(path, index=False)
         else:
