@@ -79,6 +79,9 @@ class Realtime(anywidget.AnyWidget):
     sideband:
         Also join each call from the kernel over a WebSocket (OpenAI, Azure and the emulator).
         Needed by :meth:`wait_for`; its events are merged with the browser's, without duplicates.
+    autosave:
+        A ``.jsonl`` path: every event is appended there and flushed batch by batch, so a
+        kernel crash loses at most one batch. Reload it with ``rt.EventLog.load(path)``.
     """
 
     _esm = _STATIC / "widget.js"
@@ -101,6 +104,7 @@ class Realtime(anywidget.AnyWidget):
         *,
         provider: Provider | str | None = None,
         sideband: bool = False,
+        autosave: str | pathlib.Path | None = None,
         **settings: Any,
     ) -> None:
         self.config = SessionConfig.from_kwargs(**settings)
@@ -111,6 +115,8 @@ class Realtime(anywidget.AnyWidget):
         super().__init__(_widget_id=uuid.uuid4().hex, provider_name=self.provider.name)
         self.events = EventLog()
         """Every event of every call, in order."""
+        if autosave is not None:
+            self.events.autosave(autosave)
         self._sideband_wanted = sideband
         self._sideband: SidebandConnection | None = None
         self._next_seq = 0
@@ -291,7 +297,11 @@ class Realtime(anywidget.AnyWidget):
         if self._sideband_wanted:
             target = self.provider.sideband(call_id)
             if target is not None:
-                self._sideband = SidebandConnection(target, lambda e: self._ingest(e, "server", call_id=call_id))
+                self._sideband = SidebandConnection(target, lambda e: self._from_sideband(e, call_id))
+
+    def _from_sideband(self, event: dict[str, Any], call_id: str) -> None:
+        self._ingest(event, "server", call_id=call_id)
+        self.events.flush()
 
     def _close_sideband(self) -> None:
         sideband, self._sideband = self._sideband, None
@@ -313,6 +323,7 @@ class Realtime(anywidget.AnyWidget):
                 call_id=item.get("call_id") or None,
                 t_browser=t / 1000 if t is not None else None,
             )
+        self.events.flush()
 
     def _ingest(
         self,

@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TextIO
 
 import pandas as pd
 
@@ -54,6 +54,7 @@ class EventLog:
     def __init__(self, records: Iterable[dict[str, Any]] = ()) -> None:
         self._columns: dict[str, list[Any]] = {name: [] for name in COLUMNS}
         self._lock = threading.Lock()
+        self._sink: TextIO | None = None
         for record in records:
             for name in COLUMNS:
                 self._columns[name].append(record[name])
@@ -82,10 +83,37 @@ class EventLog:
             time.time(),
             event,
         )
+        record = dict(zip(COLUMNS, values, strict=True))
         with self._lock:
             for column, value in zip(self._columns.values(), values, strict=True):
                 column.append(value)
-        return dict(zip(COLUMNS, values, strict=True))
+            if self._sink is not None:
+                self._sink.write(json.dumps(record, ensure_ascii=False) + "\n")
+        return record
+
+    def autosave(self, path: str | Path) -> Path:
+        """Append every event to a JSONL file from now on (the events so far are written first).
+
+        Writes are flushed after each batch (:meth:`flush`), so a crashed kernel loses at most
+        the batch in flight; :meth:`load` skips a torn last line.
+        """
+        path = Path(path)
+        if path.suffix != ".jsonl":
+            raise ValueError(f"Autosave writes JSONL: use a .jsonl file name, not {path.name!r}.")
+        with self._lock:
+            if self._sink is not None:
+                self._sink.close()
+            self._sink = path.open("a", encoding="utf-8")
+            for values in zip(*self._columns.values(), strict=True):
+                self._sink.write(json.dumps(dict(zip(COLUMNS, values, strict=True)), ensure_ascii=False) + "\n")
+            self._sink.flush()
+        return path
+
+    def flush(self) -> None:
+        """Push autosaved events to the operating system (a no-op without autosave)."""
+        with self._lock:
+            if self._sink is not None:
+                self._sink.flush()
 
     def __len__(self) -> int:
         return len(self._columns["event"])
@@ -192,7 +220,7 @@ class EventLog:
             raise FileNotFoundError(f"No event log at {path}.")
         if path.suffix == ".jsonl":
             with path.open(encoding="utf-8") as lines:
-                return cls(json.loads(line) for line in lines if line.strip())
+                return cls(_jsonl_records(lines))
         if path.suffix == ".parquet":
             _parquet_engine()
             frame = pd.read_parquet(path)
@@ -206,6 +234,20 @@ class EventLog:
 
     def __repr__(self) -> str:
         return f"EventLog({len(self)} events)"
+
+
+def _jsonl_records(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
+    """Records from JSONL; a torn last line (a crash mid-write) is left out."""
+    pending: str | None = None
+    for line in lines:
+        if pending is not None:
+            yield json.loads(pending)
+        pending = line if line.strip() else None
+    if pending is not None:
+        try:
+            yield json.loads(pending)
+        except json.JSONDecodeError:
+            return
 
 
 def _parquet_engine() -> None:

@@ -226,3 +226,18 @@ def test_dataframe_filter_and_folding():
     assert len(log.filter("response.")) > 0
     assert all(r["type"].startswith("response.") for r in log.filter("response."))
     assert len(log.filter(contains="get_weather")) > 0
+
+
+def test_autosave_appends_and_a_torn_last_line_is_skipped(tmp_path):
+    path = tmp_path / "live.jsonl"
+    log = EventLog()
+    log.append({"type": "before"}, direction="server")
+    log.autosave(path)
+    log.append({"type": "after"}, direction="server", seq=1)
+    log.flush()
+    assert [r["type"] for r in EventLog.load(path)] == ["before", "after"]
+    with path.open("a") as out:
+        out.write('{"seq": 2, "type": "torn')  # the kernel died mid-write
+    assert [r["type"] for r in EventLog.load(path)] == ["before", "after"]
+    with pytest.raises(ValueError, match=r"use a \.jsonl file name"):
+        log.autosave(tmp_path / "live.parquet")
