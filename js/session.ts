@@ -2,6 +2,7 @@
 
 import type { AnyModel } from "@anywidget/types";
 import { EventBatcher, reportCall, requestAnswer } from "./bridge";
+import { nowMs } from "./clock";
 import { Call, type CallState } from "./rtc/call";
 import type { KernelMessage, RealtimeEvent, RealtimeModel, Status } from "./types";
 
@@ -9,6 +10,7 @@ export class Session {
 	readonly #batcher: EventBatcher;
 	readonly #audio: HTMLAudioElement;
 	#call: Call | null = null;
+	#statsTimer: ReturnType<typeof setInterval> | null = null;
 
 	constructor(private readonly model: AnyModel<RealtimeModel>) {
 		this.#batcher = new EventBatcher(model);
@@ -43,6 +45,7 @@ export class Session {
 	}
 
 	dispose(): void {
+		if (this.#statsTimer !== null) clearInterval(this.#statsTimer);
 		this.model.off("msg:custom", this.#onKernelMessage);
 		this.model.off("change:muted", this.#onMuted);
 		this.hangup();
@@ -50,8 +53,22 @@ export class Session {
 		this.#audio.srcObject = null;
 	}
 
+	#sampleStats(call: Call): void {
+		if (this.#statsTimer !== null) clearInterval(this.#statsTimer);
+		this.#statsTimer = setInterval(async () => {
+			if (call.state !== "connected") return;
+			const stats = await call.stats();
+			if (stats) this.model.send({ kind: "stats", call_id: call.callId, t: nowMs(), stats });
+		}, 1000);
+	}
+
 	#onState(call: Call, state: CallState, detail?: string): void {
 		if (call !== this.#call) return; // a previous call finishing late
+		if (state === "connected") this.#sampleStats(call);
+		else if (state !== "connecting" && this.#statsTimer !== null) {
+			clearInterval(this.#statsTimer);
+			this.#statsTimer = null;
+		}
 		this.#batcher.flush();
 		this.#setStatus(state, state === "error" ? (detail ?? "Unknown error") : "");
 		if (state === "connecting") this.model.set("call_id", "");

@@ -46,4 +46,5 @@ export type KernelMessage =
 export type BrowserMessage =
 	| { kind: "offer"; id: string; sdp: string }
 	| { kind: "events"; events: WireEvent[] }
-	| { kind: "call"; call_id: string };
+	| { kind: "call"; call_id: string }
+	| { kind: "stats"; call_id: string | null; t: number; stats: Record<string, number | string | undefined> };

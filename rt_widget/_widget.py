@@ -125,6 +125,7 @@ class Realtime(anywidget.AnyWidget):
         self._callbacks: dict[str, list[Callback]] = {}
         self._waiters: list[tuple[str, asyncio.AbstractEventLoop, asyncio.Future[dict[str, Any]]]] = []
         self._active_response: str | None = None
+        self._stats: list[dict[str, Any]] = []
         self.on_msg(self._on_message)
 
     # -- commands ------------------------------------------------------------------------------
@@ -234,6 +235,18 @@ class Realtime(anywidget.AnyWidget):
                 if entry in self._waiters:
                     self._waiters.remove(entry)
 
+    @property
+    def stats(self) -> pd.DataFrame:
+        """Transport statistics sampled by the browser every second while connected.
+
+        Columns: ``t``, ``call_id``, ``rtt_s``, ``jitter_s``, ``packets_lost``,
+        ``packets_received``, ``packets_sent``, ``audio_level_in`` (the model's voice, 0-1),
+        ``audio_level_mic``, ``codec``.
+        """
+        columns = ["t", "call_id", "rtt_s", "jitter_s", "packets_lost", "packets_received"]
+        columns += ["packets_sent", "audio_level_in", "audio_level_mic", "codec"]
+        return pd.DataFrame(list(self._stats), columns=columns)
+
     # -- analysis ------------------------------------------------------------------------------
 
     def transcript(self) -> pd.DataFrame:
@@ -265,6 +278,9 @@ class Realtime(anywidget.AnyWidget):
             self._on_events(msg.get("events") or [])
         elif kind == "call":
             self._on_call(str(msg.get("call_id") or ""))
+        elif kind == "stats":
+            sample = {"t": (msg.get("t") or 0) / 1000, "call_id": msg.get("call_id"), **(msg.get("stats") or {})}
+            self._stats.append(sample)
 
     def _on_offer(self, request_id: str, sdp: str) -> None:
         self._close_sideband()

@@ -20,6 +20,18 @@ export interface CallHandlers {
 	onRemoteStream(stream: MediaStream): void;
 }
 
+/** Transport statistics from RTCPeerConnection.getStats(), flattened (times in seconds). */
+export interface TransportStats {
+	rtt_s?: number;
+	jitter_s?: number;
+	packets_lost?: number;
+	packets_received?: number;
+	packets_sent?: number;
+	audio_level_in?: number;
+	audio_level_mic?: number;
+	codec?: string;
+}
+
 export interface CallOptions {
 	/** Capture the microphone (true) or only receive audio (false). */
 	microphone: boolean;
@@ -80,6 +92,34 @@ export class Call {
 		}
 		channel.send(JSON.stringify(event));
 		this.handlers.onEvent("client", event, nowMs());
+	}
+
+	/** A snapshot of the transport: round trip, jitter, loss, audio levels, codec. */
+	async stats(): Promise<TransportStats | null> {
+		const pc = this.#pc;
+		if (!pc) return null;
+		const report = await pc.getStats();
+		const out: TransportStats = {};
+		const codecs = new Map<string, string>();
+		report.forEach((s: Record<string, unknown> & { type: string; id: string }) => {
+			if (s.type === "codec") codecs.set(s.id, String(s.mimeType ?? ""));
+		});
+		report.forEach((s: Record<string, unknown> & { type: string }) => {
+			if (s.type === "candidate-pair" && s.nominated && typeof s.currentRoundTripTime === "number") {
+				out.rtt_s = s.currentRoundTripTime;
+			} else if (s.type === "inbound-rtp" && s.kind === "audio") {
+				out.jitter_s = s.jitter as number | undefined;
+				out.packets_lost = s.packetsLost as number | undefined;
+				out.packets_received = s.packetsReceived as number | undefined;
+				out.audio_level_in = s.audioLevel as number | undefined;
+				out.codec = codecs.get(String(s.codecId)) ?? out.codec;
+			} else if (s.type === "media-source" && s.kind === "audio") {
+				out.audio_level_mic = s.audioLevel as number | undefined;
+			} else if (s.type === "outbound-rtp" && s.kind === "audio") {
+				out.packets_sent = s.packetsSent as number | undefined;
+			}
+		});
+		return out;
 	}
 
 	/** Mute or unmute the microphone without ending the call. */

@@ -23,6 +23,12 @@ def test_burst_arrives_complete_and_in_order(page: Page, lab: LabServer):
         page.locator(".rt-connect").click()
         kernel.wait_until("s.status == 'connected'")
         kernel.execute(f"emu.burst(s.call_id, {COUNT}, seconds=1.0)")
+        # The browser samples getStats() every second; they arrive in Python as a DataFrame.
+        stats = kernel.wait_until("len(s.stats) >= 2 and s.stats.to_dict('records')", timeout=20)
+        assert stats[-1]["codec"] == "audio/opus"
+        assert stats[-1]["packets_received"] > 0
+        assert stats[-1]["rtt_s"] >= 0
+        assert stats[-1]["call_id"] == kernel.eval("s.call_id")
         kernel.wait_until(f"len(s.events.of_type('rate_limits.updated')) >= {COUNT}", timeout=120)
         summary = kernel.eval(
             "(lambda ev: {'n': len(ev), 'remaining': [e['event']['rate_limits'][0]['remaining'] for e in ev], "
