@@ -15,7 +15,7 @@ import anywidget
 import pandas as pd
 import traitlets
 
-from . import analysis, beta, providers
+from . import analysis, beta, protocol, providers
 from ._loop import io_loop
 from .config import VAD_FIELDS, SessionConfig
 from .events import EventLog
@@ -25,21 +25,7 @@ from .sideband import SidebandConnection
 log = logging.getLogger(__name__)
 _STATIC = pathlib.Path(__file__).parent / "static"
 
-CLIENT_EVENTS = frozenset(
-    {
-        "session.update",
-        "input_audio_buffer.append",
-        "input_audio_buffer.commit",
-        "input_audio_buffer.clear",
-        "conversation.item.create",
-        "conversation.item.retrieve",
-        "conversation.item.truncate",
-        "conversation.item.delete",
-        "response.create",
-        "response.cancel",
-        "output_audio_buffer.clear",
-    }
-)
+CLIENT_EVENTS = frozenset(protocol.CLIENT_EVENTS)
 Callback = Callable[[dict[str, Any]], object]
 
 

@@ -66,7 +66,6 @@ class Call:
         self.event_filter = event_filter
         self.listeners: set[Callable[[str], None]] = set()
         base = default_session(str((session or {}).get("model") or "gpt-realtime"))
-        self.sent: list[dict[str, Any]] = []
         self._pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self._channel: RTCDataChannel | None = None
         self._early: list[str] = []
@@ -92,7 +91,6 @@ class Call:
     def send(self, event: dict[str, Any]) -> None:
         """Send one server event (GA) to the data channel and the sideband listeners."""
         event = {"event_id": new_id("event"), **event}
-        self.sent.append(event)
         wire = server_event_to_beta(event) if self.beta else event
         if wire is None:
             return

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ..protocol import CLIENT_EVENTS
 from . import asr, tts
 from .ids import new_id
 from .model import Context, FunctionCall, Model, item_text, scripted_model
@@ -30,19 +31,6 @@ from .validation import ProtocolError, missing, validate_session_update
 
 Emit = Callable[[dict[str, Any]], None]
 
-CLIENT_EVENTS = (
-    "session.update",
-    "input_audio_buffer.append",
-    "input_audio_buffer.commit",
-    "input_audio_buffer.clear",
-    "conversation.item.create",
-    "conversation.item.retrieve",
-    "conversation.item.truncate",
-    "conversation.item.delete",
-    "response.create",
-    "response.cancel",
-    "output_audio_buffer.clear",
-)
 INPUT_RATE = 24_000  # audio/pcm in events: 16-bit mono at 24 kHz
 RATE_LIMIT_TOKENS = 40_000
 # An uncommitted manual-turn buffer keeps the latest 5 minutes, not a whole session.

@@ -19,7 +19,6 @@ class Secret:
     value: str
     expires_at: int
     session: dict[str, Any]
-    beta: bool = False
 
     def expired(self, now: float) -> bool:
         """Whether the key may no longer start calls at time ``now``."""
@@ -33,9 +32,9 @@ class SecretStore:
         self._secrets: dict[str, Secret] = {}
         self.clock = time.time  # replaceable, so expiry can be tested without waiting
 
-    def mint(self, session: dict[str, Any], ttl_s: int = DEFAULT_TTL_S, *, beta: bool = False) -> Secret:
+    def mint(self, session: dict[str, Any], ttl_s: int = DEFAULT_TTL_S) -> Secret:
         """Create a key valid for ``ttl_s`` seconds."""
-        secret = Secret(new_ephemeral_key(), int(self.clock()) + ttl_s, session, beta)
+        secret = Secret(new_ephemeral_key(), int(self.clock()) + ttl_s, session)
         self._secrets[secret.value] = secret
         return secret
 

@@ -269,7 +269,7 @@ class EmulatorApp:
             validate_object(config, SESSION, "session")
         except ProtocolError as exc:
             return error_response(400, exc.message, code=exc.code, param=exc.param)
-        secret = self.secrets.mint(config, ttl, beta=True)
+        secret = self.secrets.mint(config, ttl)
         effective = session_to_beta(merge(default_session(str(config.get("model") or "gpt-realtime")), config))
         effective["client_secret"] = {"value": secret.value, "expires_at": secret.expires_at}
         return web.json_response(effective)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from typing import Literal
 
 from ..config import SessionConfig
-from .base import CallAnswer, DirectCall, Provider, Sideband, call_id_from_location, post, ws_url
+from .base import CallAnswer, DirectCall, Provider, Sideband, mint, relay, ws_url
 
 KEY_HINT = "AZURE_OPENAI_API_KEY, api_key=..., or token_provider=..."
 
@@ -84,24 +83,9 @@ class Azure(Provider):
         """Relay the offer, or mint a key for the browser; the model is the deployment."""
         session = {**config.to_ga(), "model": self.deployment}
         if self.flow == "ephemeral":
-            minted = await post(
-                f"{self.base_url}/realtime/client_secrets",
-                "Minting an ephemeral key",
-                KEY_HINT,
-                expect=200,
-                headers=self._auth(),
-                json={"session": session},
-            )
-            body = minted.json()
-            return DirectCall(self._calls_url, body["value"], body.get("expires_at"))
-        files = {
-            "sdp": (None, offer_sdp, "application/sdp"),
-            "session": (None, json.dumps(session), "application/json"),
-        }
-        response = await post(
-            self._calls_url, "Creating the call", KEY_HINT, expect=201, files=files, headers=self._auth()
-        )
-        return CallAnswer(response.text, call_id_from_location(response.headers.get("location")))
+            url = f"{self.base_url}/realtime/client_secrets"
+            return await mint(url, KEY_HINT, self._auth(), {"session": session}, self._calls_url)
+        return await relay(self._calls_url, KEY_HINT, self._auth(), offer_sdp, session)
 
     def sideband(self, call_id: str) -> Sideband:
         """``wss://.../openai/v1/realtime?call_id=...`` with the key or token."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,3 +117,22 @@ async def post(url: str, what: str, key_hint: str, *, expect: int, **kwargs: Any
 def ws_url(http_url: str) -> str:
     """``http(s)://`` to ``ws(s)://``."""
     return "ws" + http_url.removeprefix("http")
+
+
+async def mint(url: str, key_hint: str, headers: dict[str, str], body: dict[str, Any], calls_url: str) -> DirectCall:
+    """Mint an ephemeral key at ``url``; the browser will post its offer to ``calls_url``."""
+    minted = await post(url, "Minting an ephemeral key", key_hint, expect=200, headers=headers, json=body)
+    data = minted.json()
+    return DirectCall(calls_url, data["value"], data.get("expires_at"))
+
+
+async def relay(
+    url: str, key_hint: str, headers: dict[str, str], offer_sdp: str, session: dict[str, Any]
+) -> CallAnswer:
+    """Post the browser's offer with the session as multipart (the unified interface)."""
+    files = {
+        "sdp": (None, offer_sdp, "application/sdp"),
+        "session": (None, json.dumps(session), "application/json"),
+    }
+    response = await post(url, "Creating the call", key_hint, expect=201, files=files, headers=headers)
+    return CallAnswer(response.text, call_id_from_location(response.headers.get("location")))

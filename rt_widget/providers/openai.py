@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Literal
 
 from ..config import SessionConfig
-from .base import CallAnswer, DirectCall, Provider, Sideband, call_id_from_location, post, ws_url
+from .base import CallAnswer, DirectCall, Provider, Sideband, mint, relay, ws_url
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 KEY_HINT = "OPENAI_API_KEY, or api_key=..."
@@ -59,29 +58,10 @@ class OpenAI(Provider):
         """Relay the offer (unified) or mint a key for the browser (ephemeral)."""
         session = config.to_ga()
         if self.flow == "ephemeral":
-            minted = await post(
-                f"{self.base_url}/realtime/client_secrets",
-                "Minting an ephemeral key",
-                KEY_HINT,
-                expect=200,
-                headers=self._auth(),
-                json={"expires_after": {"anchor": "created_at", "seconds": self.ttl}, "session": session},
-            )
-            body = minted.json()
-            return DirectCall(f"{self.base_url}/realtime/calls", body["value"], body.get("expires_at"))
-        files = {
-            "sdp": (None, offer_sdp, "application/sdp"),
-            "session": (None, json.dumps(session), "application/json"),
-        }
-        response = await post(
-            f"{self.base_url}/realtime/calls",
-            "Creating the call",
-            KEY_HINT,
-            expect=201,
-            files=files,
-            headers=self._auth(),
-        )
-        return CallAnswer(response.text, call_id_from_location(response.headers.get("location")))
+            body = {"expires_after": {"anchor": "created_at", "seconds": self.ttl}, "session": session}
+            calls = f"{self.base_url}/realtime/calls"
+            return await mint(f"{self.base_url}/realtime/client_secrets", KEY_HINT, self._auth(), body, calls)
+        return await relay(f"{self.base_url}/realtime/calls", KEY_HINT, self._auth(), offer_sdp, session)
 
     def sideband(self, call_id: str) -> Sideband:
         """``wss://.../v1/realtime?call_id=...`` with the standard key."""
