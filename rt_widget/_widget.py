@@ -68,6 +68,11 @@ class Realtime(anywidget.AnyWidget):
     autosave:
         A ``.jsonl`` path: every event is appended there and flushed batch by batch, so a
         kernel crash loses at most one batch. Reload it with ``rt.EventLog.load(path)``.
+    budget_usd:
+        Hang up once the session has cost this much (checked at every ``response.done``,
+        priced with :func:`rt_widget.analysis.cost`; on Azure also pass ``price_model=``).
+    price_model:
+        The model to price with, when it is not the session's (e.g. behind an Azure deployment).
     """
 
     _esm = _STATIC / "widget.js"
@@ -91,10 +96,19 @@ class Realtime(anywidget.AnyWidget):
         provider: Provider | str | None = None,
         sideband: bool = False,
         autosave: str | pathlib.Path | None = None,
+        budget_usd: float | None = None,
+        price_model: str | None = None,
         **settings: Any,
     ) -> None:
         self.config = SessionConfig.from_kwargs(**settings)
         """The validated session configuration sent with every new call."""
+        if budget_usd is not None and (isinstance(budget_usd, bool) or not isinstance(budget_usd, int | float)):
+            raise ValueError(f"budget_usd={budget_usd!r} is not valid: use a number of US dollars, e.g. 0.50.")
+        if budget_usd is not None and budget_usd <= 0:
+            raise ValueError(f"budget_usd={budget_usd!r} is not valid: use a positive amount.")
+        self._price_model = price_model or self.config.model
+        if budget_usd is not None:
+            analysis.prices_for(self._price_model)  # fail now, not at the first reply, if it has no price
         self.provider = providers.select(provider)
         if sideband and self.provider.beta:
             raise ValueError("The legacy beta shape has no sideband connection; use sideband=False.")
@@ -112,6 +126,7 @@ class Realtime(anywidget.AnyWidget):
         self._waiters: list[tuple[str, asyncio.AbstractEventLoop, asyncio.Future[dict[str, Any]]]] = []
         self._active_response: str | None = None
         self._stats: list[dict[str, Any]] = []
+        self._budget = budget_usd
         self.on_msg(self._on_message)
 
     # -- commands ------------------------------------------------------------------------------
@@ -364,6 +379,15 @@ class Realtime(anywidget.AnyWidget):
             self._active_response = event.get("response", {}).get("id")
         elif event.get("type") == "response.done":
             self._active_response = None
+            self._check_budget()
+
+    def _check_budget(self) -> None:
+        if self._budget is None:
+            return
+        spent = float(analysis.cost(self.events, model=self._price_model).iloc[-1]["usd"])
+        if spent >= self._budget:
+            self.hangup()
+            self.error = f"The budget of ${self._budget:.4f} was reached (${spent:.4f} spent), so the call was ended."
 
     def _check_client_event(self, event: Any) -> None:
         if not isinstance(event, dict) or not isinstance(event.get("type"), str):

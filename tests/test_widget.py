@@ -225,3 +225,31 @@ def test_sideband_and_browser_copies_merge_by_event_id():
     widget._ingest(event, "server", call_id="rtc_1")  # from the sideband
     browser_says(widget, {"kind": "events", "events": [{"seq": 0, "direction": "server", "t": 1, "event": event}]})
     assert widget.events.types == ["response.done"]
+
+
+def test_budget_hangs_up_when_exceeded(sent):
+    widget = connected_widget(sent, budget_usd=0.02)
+    usage_block = {
+        "total_tokens": 320, "input_tokens": 132, "output_tokens": 188,
+        "input_token_details": {"text_tokens": 59, "audio_tokens": 73, "image_tokens": 0, "cached_tokens": 64,
+                                "cached_tokens_details": {"text_tokens": 0, "audio_tokens": 64, "image_tokens": 0}},
+        "output_token_details": {"text_tokens": 41, "audio_tokens": 147},
+    }  # fmt: skip  # $0.0106136 on gpt-realtime (the reference's worked example)
+
+    def done(seq: int) -> dict[str, Any]:
+        response = {"id": f"resp_{seq}", "status": "completed", "usage": usage_block}
+        return {"seq": seq, "direction": "server", "t": seq, "event": {"type": "response.done", "response": response}}
+
+    browser_says(widget, {"kind": "events", "events": [done(0)]})
+    assert {"kind": "hangup"} not in sent.messages
+    browser_says(widget, {"kind": "events", "events": [done(1)]})
+    assert {"kind": "hangup"} in sent.messages
+    assert widget.error == "The budget of $0.0200 was reached ($0.0212 spent), so the call was ended."
+
+
+def test_budget_needs_a_priceable_model():
+    with pytest.raises(KeyError, match="No price for model 'my-deployment'"):
+        rt.Realtime(provider=Local(), model="my-deployment", budget_usd=1)
+    with pytest.raises(ValueError, match="budget_usd=-1 is not valid"):
+        rt.Realtime(provider=Local(), budget_usd=-1)
+    assert rt.Realtime(provider=Local(), model="my-deployment").config.model == "my-deployment"  # no budget: fine
