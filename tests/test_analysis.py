@@ -241,3 +241,25 @@ def test_autosave_appends_and_a_torn_last_line_is_skipped(tmp_path):
     assert [r["type"] for r in EventLog.load(path)] == ["before", "after"]
     with pytest.raises(ValueError, match=r"use a \.jsonl file name"):
         log.autosave(tmp_path / "live.parquet")
+
+
+def test_plots_draw_each_turn_and_the_timeline(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from rt_widget.plots import latency_waterfall, timeline
+
+    log = spoken_session_with_barge_in()
+    ax = latency_waterfall(log)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == ["turn 1", "turn 2"]
+    assert {"user speaking", "to first audio", "model speaking"} <= {c.get_label() for c in ax.containers}
+    assert any(t.get_text().endswith(" ms") for t in ax.texts)
+    ax.figure.savefig(tmp_path / "waterfall.png")
+    ax2 = timeline(log)
+    assert len(ax2.patches) == len(transcript(log))
+    ax2.figure.savefig(tmp_path / "timeline.png")
+    assert (tmp_path / "waterfall.png").stat().st_size > 5000
+    plt.close("all")
