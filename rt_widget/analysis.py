@@ -297,7 +297,8 @@ def turns(log: EventLog) -> pd.DataFrame:
         stop = float(user_rows[i + 1]["start"]) if i + 1 < len(user_rows) else float("inf")
         window = created[bisect.bisect_left(created_times, start) : bisect.bisect_left(created_times, stop)]
         ids = [rid for _, rid in window]
-        first_audio = _first_output(first, ids[0] if ids else None)
+        # The first audio of the turn: a tool call's response has none, its follow-up does.
+        first_audio = next((t for t in (_first_output(first, rid) for rid in ids) if t is not None), None)
         spoke_until = first.get(("input_audio_buffer.speech_stopped", item_id))
         end_of_input = spoke_until if spoke_until is not None else user_start
         last_done = done.get(ids[-1]) if ids else None
@@ -435,4 +436,6 @@ def cost(log: EventLog, *, model: str | None = None, prices: dict[str, Prices] |
     frame["usd"] = frame[usd].sum(axis=1)
     frame["model"] = name
     totals = {"response_id": "total", "model": name, **frame[[*USAGE_COLUMNS, *usd, "usd"]].sum().to_dict()}
-    return pd.concat([frame, pd.DataFrame([totals])], ignore_index=True)
+    frame = pd.concat([frame, pd.DataFrame([totals])], ignore_index=True)
+    frame[USAGE_COLUMNS] = frame[USAGE_COLUMNS].astype(int)
+    return frame
