@@ -22,6 +22,7 @@ import numpy.typing as npt
 
 from ..protocol import CLIENT_EVENTS
 from . import asr, tts
+from .conversation import Conversation
 from .ids import new_id
 from .model import Context, FunctionCall, Model, item_text, scripted_model
 from .session import merge
@@ -64,7 +65,7 @@ class Engine:
         self._speaker = speaker
         self._model = model
         self.conversation_id = new_id("conv")
-        self.items: list[dict[str, Any]] = []
+        self.conversation = Conversation()
         self._audio_ms: dict[str, float] = {}  # assistant item id -> spoken length
         self._user_audio_ms: dict[str, float] = {}  # user item id -> committed audio length
         self._heard: dict[str, str] = {}  # user audio item id -> what the model understood
@@ -103,6 +104,11 @@ class Engine:
             self.error("invalid_json", f"The event is not valid JSON: {exc.msg}.", None)
         except ProtocolError as exc:
             self.error(exc.code, exc.message, exc.param, event_id)
+
+    @property
+    def items(self) -> list[dict[str, Any]]:
+        """The conversation's items, in order."""
+        return self.conversation.items
 
     def emit(self, event: dict[str, Any]) -> None:
         """Send one server event."""
@@ -165,73 +171,21 @@ class Engine:
         item = event.get("item")
         if not isinstance(item, dict):
             raise missing("item")
-        item = self._normalize_item(item)
-        previous = event.get("previous_item_id")
-        if previous is not None and previous != "root" and self._index(previous) is None:
-            msg = f"Previous item with id '{previous}' not found."
-            raise ProtocolError("invalid_value", msg, "previous_item_id")
-        if previous == "root":
-            self.items.insert(0, item)
-        elif previous is not None:
-            self.items.insert(self._index(previous) + 1, item)  # type: ignore[operator]
-        else:
-            self.items.append(item)
+        item = self.conversation.normalize(item)
+        self.conversation.insert(item, event.get("previous_item_id"))
         self._announce(item)
 
-    def _normalize_item(self, item: dict[str, Any]) -> dict[str, Any]:
-        kind = item.get("type")
-        if kind not in ("message", "function_call", "function_call_output"):
-            msg = (
-                f"Invalid value: '{kind}'. Supported values are: 'message', 'function_call' and 'function_call_output'."
-            )
-            raise ProtocolError("invalid_value", msg, "item.type")
-        item_id = item.get("id") or new_id("item")
-        if self._index(item_id) is not None:
-            msg = f"Item with id '{item_id}' already exists."
-            raise ProtocolError("invalid_value", msg, "item.id")
-        normalized: dict[str, Any] = {"id": item_id, "type": kind, "status": "completed"}
-        if kind == "message":
-            role = item.get("role")
-            if role not in ("user", "assistant", "system"):
-                msg = f"Invalid value: '{role}'. Supported values are: 'user', 'assistant' and 'system'."
-                raise ProtocolError("invalid_value", msg, "item.role")
-            content = item.get("content")
-            if not isinstance(content, list):
-                raise missing("item.content")
-            allowed = {
-                "user": ("input_text", "input_audio", "input_image"),
-                "system": ("input_text",),
-                "assistant": ("output_text",),
-            }[role]
-            for i, part in enumerate(content):
-                if not isinstance(part, dict) or part.get("type") not in allowed:
-                    kinds = ", ".join(f"'{a}'" for a in allowed)
-                    msg = f"Invalid content type for a {role} message. Supported values are: {kinds}."
-                    raise ProtocolError("invalid_value", msg, f"item.content[{i}].type")
-            normalized.update(role=role, content=[dict(p) for p in content])
-        elif kind == "function_call":
-            for key in ("name", "arguments", "call_id"):
-                if key not in item:
-                    raise missing(f"item.{key}")
-            normalized.update(call_id=item["call_id"], name=item["name"], arguments=item["arguments"])
-        else:
-            for key in ("call_id", "output"):
-                if key not in item:
-                    raise missing(f"item.{key}")
-            normalized.update(call_id=item["call_id"], output=str(item["output"]))
-        return normalized
-
     async def _on_conversation_item_retrieve(self, event: dict[str, Any]) -> None:
-        item = self._find(event, "item_id")
+        item = self.conversation.find(event, "item_id")
         self._emit({"type": "conversation.item.retrieved", "item": item})
 
     async def _on_conversation_item_delete(self, event: dict[str, Any]) -> None:
-        item = self._find(event, "item_id")
-        self.items.remove(item)
+        item = self.conversation.find(event, "item_id")
+        self.conversation.remove(item)
         self._emit({"type": "conversation.item.deleted", "item_id": item["id"]})
 
     async def _on_conversation_item_truncate(self, event: dict[str, Any]) -> None:
-        item = self._find(event, "item_id")
+        item = self.conversation.find(event, "item_id")
         if "audio_end_ms" not in event:
             raise missing("audio_end_ms")
         if item.get("role") != "assistant" or item["id"] not in self._audio_ms:
@@ -254,24 +208,8 @@ class Engine:
             }
         )
 
-    def _find(self, event: dict[str, Any], key: str) -> dict[str, Any]:
-        if key not in event:
-            raise missing(key)
-        index = self._index(event[key])
-        if index is None:
-            msg = f"Item with item_id not found: {event[key]}"
-            raise ProtocolError("item_not_found", msg, key)
-        return self.items[index]
-
-    def _index(self, item_id: Any) -> int | None:
-        return next((i for i, item in enumerate(self.items) if item["id"] == item_id), None)
-
-    def _previous_id(self, item: dict[str, Any]) -> str | None:
-        index = self._index(item["id"])
-        return self.items[index - 1]["id"] if index else None
-
     def _announce(self, item: dict[str, Any]) -> None:
-        previous = self._previous_id(item)
+        previous = self.conversation.previous_id(item)
         for type_ in ("conversation.item.added", "conversation.item.done"):
             self._emit({"type": type_, "previous_item_id": previous, "item": item})
 
@@ -313,10 +251,14 @@ class Engine:
             "role": "user",
             "content": [{"type": "input_audio", "transcript": None}],
         }
-        self.items.append(item)
+        self.conversation.items.append(item)
         self._user_audio_ms[item["id"]] = len(pcm) / 2 / INPUT_RATE * 1000
         self._emit(
-            {"type": "input_audio_buffer.committed", "item_id": item["id"], "previous_item_id": self._previous_id(item)}
+            {
+                "type": "input_audio_buffer.committed",
+                "item_id": item["id"],
+                "previous_item_id": self.conversation.previous_id(item),
+            }
         )
         self._announce(item)
         task = asyncio.ensure_future(self._transcribe(item, np.frombuffer(pcm, np.int16)))
@@ -469,7 +411,7 @@ class Engine:
             reply = self._model(context)
             item = self._output_item(reply)
             if not out_of_band:
-                self.items.append(item)
+                self.conversation.items.append(item)
             self._emit(
                 {
                     "type": "response.output_item.added",
@@ -482,7 +424,7 @@ class Engine:
                 self._emit(
                     {
                         "type": "conversation.item.added",
-                        "previous_item_id": self._previous_id(item),
+                        "previous_item_id": self.conversation.previous_id(item),
                         "item": _in_progress(item),
                     }
                 )
@@ -507,7 +449,11 @@ class Engine:
             )
             if not out_of_band:
                 self._emit(
-                    {"type": "conversation.item.done", "previous_item_id": self._previous_id(item), "item": item}
+                    {
+                        "type": "conversation.item.done",
+                        "previous_item_id": self.conversation.previous_id(item),
+                        "item": item,
+                    }
                 )
         response.update(status=status, status_details=details, output=[item] if item else [])
         response["usage"] = self._meter.count(
@@ -538,7 +484,7 @@ class Engine:
             items = [
                 self.items[i]
                 for r in refs
-                if r.get("type") == "item_reference" and (i := self._index(r.get("id"))) is not None
+                if r.get("type") == "item_reference" and (i := self.conversation.index(r.get("id"))) is not None
             ]
             items += [r for r in refs if r.get("type") != "item_reference"]
         return Context(
