@@ -12,6 +12,7 @@ from collections.abc import Collection
 from typing import Any, Literal
 
 from . import beta
+from .tools import function_tool
 
 VOICES = ("alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer", "verse", "marin", "cedar")
 MODALITIES = ("audio", "text")
@@ -290,9 +291,12 @@ def _transcription(value: Any) -> Transcription | None:
 
 def _tools(tools: Any) -> tuple[dict[str, Any], ...]:
     if not isinstance(tools, list | tuple):
-        raise _fail("tools", tools, "use a list of tool definitions")
+        raise _fail("tools", tools, "use a list of tool definitions or Python functions")
     checked = []
     for i, tool in enumerate(tools):
+        if callable(tool) and not isinstance(tool, dict):
+            checked.append(function_tool(tool))  # a Python function: its schema from its hints
+            continue
         if not isinstance(tool, dict):
             raise _fail(f"tools[{i}]", tool, "use a dict like {'type': 'function', 'name': ..., 'parameters': {...}}")
         if tool.get("type") not in ("function", "mcp"):

@@ -1,0 +1,110 @@
+"""Python functions as Realtime function tools: the JSON schema from type hints and docstrings.
+
+``function_tool(fn)`` describes ``fn`` the way the Realtime API wants a tool: its name, the
+docstring's summary as the description, and a JSON schema of its parameters, each with the
+description the docstring gives it (numpy or Google style). Hints that cannot be described
+raise a clear error when the tool is registered, not when the model calls it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import inspect
+import types
+import typing
+from collections.abc import Callable
+from typing import Any
+
+import docstring_parser
+
+SUPPORTED = (
+    "str, int, float, bool, Literal[...], an Enum, Optional[...], list[...], dict[str, ...], "
+    "a dataclass or a pydantic model"
+)
+_SCALARS: dict[Any, str] = {str: "string", int: "integer", float: "number", bool: "boolean"}
+
+
+class ToolError(TypeError):
+    """A function cannot be offered as a tool; the message says which parameter and why."""
+
+
+def function_tool(fn: Callable[..., Any]) -> dict[str, Any]:
+    """The Realtime API tool definition of ``fn`` (``{"type": "function", ...}``)."""
+    if not callable(fn) or not hasattr(fn, "__name__"):
+        raise ToolError(f"A tool must be a named function; got {fn!r}.")
+    name = fn.__name__
+    if name == "<lambda>":
+        raise ToolError("A lambda has no name the model could call; use a def with a docstring.")
+    try:
+        hints = typing.get_type_hints(fn, include_extras=False)
+    except (NameError, TypeError) as exc:
+        raise ToolError(f"{name}: its type hints cannot be read ({exc}).") from None
+    doc = docstring_parser.parse(inspect.getdoc(fn) or "")
+    described = {p.arg_name: p.description for p in doc.params if p.description}
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    for param in inspect.signature(fn).parameters.values():
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            raise ToolError(f"{name}: *{param.name} cannot be described to the model; name every parameter.")
+        if param.name not in hints:
+            raise ToolError(f"{name}: parameter {param.name!r} needs a type hint ({SUPPORTED}).")
+        schema = _schema(hints[param.name], f"{name}: parameter {param.name!r}")
+        if param.name in described:
+            schema = {**schema, "description": described[param.name]}
+        properties[param.name] = schema
+        if param.default is inspect.Parameter.empty:
+            required.append(param.name)
+    description = "\n\n".join(p for p in (doc.short_description, doc.long_description) if p)
+    parameters: dict[str, Any] = {"type": "object", "properties": properties, "required": required}
+    return {"type": "function", "name": name, "description": description, "parameters": parameters}
+
+
+def _schema(hint: Any, where: str) -> dict[str, Any]:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint in _SCALARS:
+        return {"type": _SCALARS[hint]}
+    if origin is typing.Literal:
+        kinds = {_SCALARS.get(type(a)) for a in args}
+        return (
+            {"type": kinds.pop(), "enum": list(args)} if len(kinds) == 1 and None not in kinds else {"enum": list(args)}
+        )
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        values = [m.value for m in hint]
+        kinds = {_SCALARS.get(type(v)) for v in values}
+        return {"type": kinds.pop(), "enum": values} if len(kinds) == 1 and None not in kinds else {"enum": values}
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in args if a is not type(None)]
+        schemas = [_schema(a, where) for a in options]
+        if len(options) < len(args):
+            schemas.append({"type": "null"})
+        return schemas[0] if len(schemas) == 1 else {"anyOf": schemas}
+    if origin in (list, tuple, set, frozenset) or hint in (list, tuple, set, frozenset):
+        items = [a for a in args if a is not Ellipsis]
+        if len(set(items)) != 1:
+            raise ToolError(f"{where}: say what the list holds, one type, e.g. list[str] ({SUPPORTED}).")
+        return {"type": "array", "items": _schema(items[0], where)}
+    if origin is dict or hint is dict:
+        if len(args) != 2 or args[0] is not str:
+            raise ToolError(f"{where}: use dict[str, <type>] so the model knows the values' type ({SUPPORTED}).")
+        return {"type": "object", "additionalProperties": _schema(args[1], where)}
+    if dataclasses.is_dataclass(hint) and isinstance(hint, type):
+        return _dataclass_schema(hint, where)
+    if isinstance(hint, type) and hasattr(hint, "model_json_schema"):  # a pydantic model
+        return dict(hint.model_json_schema())
+    raise ToolError(f"{where} has type {_name(hint)}, which cannot be described to the model. Use {SUPPORTED}.")
+
+
+def _dataclass_schema(cls: type, where: str) -> dict[str, Any]:
+    hints = typing.get_type_hints(cls)
+    properties = {f.name: _schema(hints[f.name], f"{where} (field {f.name!r})") for f in dataclasses.fields(cls)}
+    required = [
+        f.name
+        for f in dataclasses.fields(cls)
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
+    return {"type": "object", "properties": properties, "required": required}
+
+
+def _name(hint: Any) -> str:
+    return getattr(hint, "__name__", None) or repr(hint)
