@@ -21,13 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import pandas as pd
 
 from rt_widget import EventLog, turns
-
-USAGE = {
-    "total_tokens": 320, "input_tokens": 132, "output_tokens": 188,
-    "input_token_details": {"text_tokens": 59, "audio_tokens": 73, "image_tokens": 0, "cached_tokens": 64,
-                            "cached_tokens_details": {"text_tokens": 0, "audio_tokens": 64, "image_tokens": 0}},
-    "output_token_details": {"text_tokens": 41, "audio_tokens": 147},
-}  # fmt: skip
+from tests.samples import REFERENCE_USAGE
 
 
 def turn_events(n: int) -> list[dict]:
@@ -48,7 +42,10 @@ def turn_events(n: int) -> list[dict]:
     events += [{"type": "response.output_audio_transcript.delta", **ids, "delta": "word "} for _ in range(40)]
     events += [
         {"type": "response.output_audio_transcript.done", **ids, "transcript": "word " * 40},
-        {"type": "response.done", "response": {"id": resp, "status": "completed", "output": [], "usage": USAGE}},
+        {
+            "type": "response.done",
+            "response": {"id": resp, "status": "completed", "output": [], "usage": REFERENCE_USAGE},
+        },
         {"type": "output_audio_buffer.stopped", "response_id": resp},
     ]
     return events

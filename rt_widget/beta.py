@@ -67,35 +67,36 @@ def session_to_beta(session: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
+_SAME = frozenset({"model", "instructions", "tools", "tool_choice", "tracing", "prompt", "include"})
+# Flat beta field -> (GA audio side, GA field).
+_NESTED = {
+    "voice": ("output", "voice"),
+    "speed": ("output", "speed"),
+    "output_audio_format": ("output", "format"),
+    "input_audio_format": ("input", "format"),
+    "input_audio_transcription": ("input", "transcription"),
+    "turn_detection": ("input", "turn_detection"),
+    "input_audio_noise_reduction": ("input", "noise_reduction"),
+}
+
+
 def session_from_beta(flat: dict[str, Any]) -> dict[str, Any]:
     """A beta flat session config in the GA nested shape (``type: "realtime"``)."""
     ga: dict[str, Any] = {"type": "realtime"}
-    audio_in: dict[str, Any] = {}
-    audio_out: dict[str, Any] = {}
+    audio: dict[str, dict[str, Any]] = {"input": {}, "output": {}}
     for key, value in flat.items():
-        if key in ("model", "instructions", "tools", "tool_choice", "tracing", "prompt", "include"):
+        if key in _SAME:
             ga[key] = value
+        elif key in _NESTED:
+            side, name = _NESTED[key]
+            audio[side][name] = format_from_beta(value) if name == "format" else value
         elif key == "modalities":
             ga["output_modalities"] = ["audio"] if "audio" in value else ["text"]
         elif key == "max_response_output_tokens":
             ga["max_output_tokens"] = value
-        elif key == "voice":
-            audio_out["voice"] = value
-        elif key == "speed":
-            audio_out["speed"] = value
-        elif key == "output_audio_format":
-            audio_out["format"] = format_from_beta(value)
-        elif key == "input_audio_format":
-            audio_in["format"] = format_from_beta(value)
-        elif key == "input_audio_transcription":
-            audio_in["transcription"] = value
-        elif key == "turn_detection":
-            audio_in["turn_detection"] = value
-        elif key == "input_audio_noise_reduction":
-            audio_in["noise_reduction"] = value
         # temperature, id, object, expires_at, client_secret: no GA counterpart
-    if audio_in or audio_out:
-        ga["audio"] = {k: v for k, v in (("input", audio_in), ("output", audio_out)) if v}
+    if audio["input"] or audio["output"]:
+        ga["audio"] = {side: fields for side, fields in audio.items() if fields}
     return ga
 
 

@@ -16,6 +16,7 @@ from rt_widget.beta import event_to_ga, server_event_to_beta
 from rt_widget.emulator.listener import Listener
 from rt_widget.emulator.speaker import Speaker
 from tests.harness import Harness, drain, run
+from tests.samples import REFERENCE_USAGE
 from tests.test_listener import say, silence, speech_24k
 
 TOOL = {"type": "function", "name": "get_weather", "parameters": {"type": "object", "properties": {}}}
@@ -105,16 +106,10 @@ def test_usage_and_cost_match_the_events_by_hand():
 
 
 def test_reference_worked_example_costs_a_cent():
-    usage_block = {
-        "total_tokens": 320, "input_tokens": 132, "output_tokens": 188,
-        "input_token_details": {"text_tokens": 59, "audio_tokens": 73, "image_tokens": 0, "cached_tokens": 64,
-                                "cached_tokens_details": {"text_tokens": 0, "audio_tokens": 64, "image_tokens": 0}},
-        "output_token_details": {"text_tokens": 41, "audio_tokens": 147},
-    }  # fmt: skip
     log = EventLog()
     log.append({"type": "session.created", "session": {"model": "gpt-realtime-2025-08-28"}}, direction="server")
     log.append(
-        {"type": "response.done", "response": {"id": "resp_1", "status": "completed", "usage": usage_block}},
+        {"type": "response.done", "response": {"id": "resp_1", "status": "completed", "usage": REFERENCE_USAGE}},
         direction="server",
     )
     assert round(cost(log).iloc[-1]["usd"], 7) == 0.0106136

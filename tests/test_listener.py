@@ -10,9 +10,9 @@ import pytest
 
 from rt_widget.emulator import tts
 from rt_widget.emulator.asr import phrases_for, to_16k, transcribe
-from rt_widget.emulator.engine import INPUT_RATE
 from rt_widget.emulator.listener import Listener, speech_level
 from rt_widget.emulator.speaker import Speaker
+from rt_widget.emulator.transcription import INPUT_RATE
 from tests.harness import Harness, drain, run
 
 FRAME = INPUT_RATE // 50  # 20 ms

@@ -12,6 +12,7 @@ import rt_widget as rt
 from rt_widget.config import SessionConfig
 from rt_widget.providers import Beta, CallAnswer, ConnectError, Local, Provider
 from tests.conformance import assert_client_event
+from tests.samples import REFERENCE_USAGE
 
 
 class Captured:
@@ -229,15 +230,9 @@ def test_sideband_and_browser_copies_merge_by_event_id():
 
 def test_budget_hangs_up_when_exceeded(sent):
     widget = connected_widget(sent, budget_usd=0.02)
-    usage_block = {
-        "total_tokens": 320, "input_tokens": 132, "output_tokens": 188,
-        "input_token_details": {"text_tokens": 59, "audio_tokens": 73, "image_tokens": 0, "cached_tokens": 64,
-                                "cached_tokens_details": {"text_tokens": 0, "audio_tokens": 64, "image_tokens": 0}},
-        "output_token_details": {"text_tokens": 41, "audio_tokens": 147},
-    }  # fmt: skip  # $0.0106136 on gpt-realtime (the reference's worked example)
 
     def done(seq: int) -> dict[str, Any]:
-        response = {"id": f"resp_{seq}", "status": "completed", "usage": usage_block}
+        response = {"id": f"resp_{seq}", "status": "completed", "usage": REFERENCE_USAGE}
         return {"seq": seq, "direction": "server", "t": seq, "event": {"type": "response.done", "response": response}}
 
     browser_says(widget, {"kind": "events", "events": [done(0)]})

@@ -17,22 +17,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
-
 from ..protocol import CLIENT_EVENTS
-from . import asr, tts
+from . import tts
 from .conversation import Conversation
 from .ids import new_id
-from .model import Context, FunctionCall, Model, item_text, scripted_model
+from .model import Context, FunctionCall, Model, scripted_model
 from .session import merge
 from .speaker import Speaker
+from .transcription import INPUT_RATE, Transcriber
 from .usage import UsageMeter, text_tokens
 from .validation import ProtocolError, missing, validate_session_update
 
 Emit = Callable[[dict[str, Any]], None]
 
-INPUT_RATE = 24_000  # audio/pcm in events: 16-bit mono at 24 kHz
 RATE_LIMIT_TOKENS = 40_000
 # An uncommitted manual-turn buffer keeps the latest 5 minutes, not a whole session.
 MAX_INPUT_BUFFER_BYTES = INPUT_RATE * 2 * 300
@@ -68,8 +65,7 @@ class Engine:
         self.conversation = Conversation()
         self._audio_ms: dict[str, float] = {}  # assistant item id -> spoken length
         self._user_audio_ms: dict[str, float] = {}  # user item id -> committed audio length
-        self._heard: dict[str, str] = {}  # user audio item id -> what the model understood
-        self._transcribing: set[asyncio.Task[None]] = set()
+        self._transcriber = Transcriber(lambda: self.session, self._emit)
         self._cancel_reason = "client_cancelled"
         self._input_audio = bytearray()
         self._active: asyncio.Task[None] | None = None
@@ -138,8 +134,7 @@ class Engine:
         """Stop any response and transcription in progress."""
         if self._active is not None:
             self._active.cancel()
-        for task in list(self._transcribing):
-            task.cancel()
+        self._transcriber.close()
 
     # -- session ---------------------------------------------------------------------------
 
@@ -261,39 +256,8 @@ class Engine:
             }
         )
         self._announce(item)
-        task = asyncio.ensure_future(self._transcribe(item, np.frombuffer(pcm, np.int16)))
-        self._transcribing.add(task)
-        task.add_done_callback(self._transcribing.discard)
+        self._transcriber.start(item, pcm)
         return item
-
-    async def _transcribe(self, item: dict[str, Any], pcm: npt.NDArray[np.int16]) -> None:
-        """Recognize a user turn; report it when the session asks for transcription."""
-        text = await asyncio.to_thread(asr.transcribe, pcm, INPUT_RATE, self.session)
-        self._heard[item["id"]] = text
-        if self.session["audio"]["input"]["transcription"] is None:
-            return
-        ids = {"item_id": item["id"], "content_index": 0}
-        if not text:
-            error = {
-                "type": "transcription_error",
-                "code": "audio_unintelligible",
-                "message": "The audio could not be transcribed.",
-                "param": None,
-            }
-            self._emit({"type": "conversation.item.input_audio_transcription.failed", **ids, "error": error})
-            return
-        item["content"][0]["transcript"] = text
-        for word in re.findall(r"\S+\s*", text):
-            self._emit({"type": "conversation.item.input_audio_transcription.delta", **ids, "delta": word})
-        seconds = len(pcm) / INPUT_RATE
-        self._emit(
-            {
-                "type": "conversation.item.input_audio_transcription.completed",
-                **ids,
-                "transcript": text,
-                "usage": {"type": "duration", "seconds": round(seconds, 3)},
-            }
-        )
 
     async def interrupt(self) -> None:
         """Barge-in: cancel the reply in progress (``turn_detected``) and cut its audio."""
@@ -401,8 +365,7 @@ class Engine:
             "metadata": params.get("metadata"),
         }
         self._emit({"type": "response.created", "response": dict(response)})
-        if self._transcribing:  # the scripted model understands speech through its transcript
-            await asyncio.wait(list(self._transcribing))
+        await self._transcriber.settle()  # the scripted model understands speech through its transcript
         context = self._context(params)
         item: dict[str, Any] | None = None
         spoken = Spoken()
@@ -488,17 +451,11 @@ class Engine:
             ]
             items += [r for r in refs if r.get("type") != "item_reference"]
         return Context(
-            items=[self._as_heard(i) for i in items],
+            items=[self._transcriber.as_heard(i) for i in items],
             instructions=str(params.get("instructions", self.session["instructions"])),
             tools=list(params.get("tools", self.session["tools"])),
             tool_choice=params.get("tool_choice", self.session["tool_choice"]),
         )
-
-    def _as_heard(self, item: dict[str, Any]) -> dict[str, Any]:
-        heard = self._heard.get(str(item.get("id")))
-        if not heard or item_text(item):
-            return item
-        return {**item, "content": [{"type": "input_audio", "transcript": heard}]}
 
     def _output_item(self, reply: str | FunctionCall) -> dict[str, Any]:
         if isinstance(reply, FunctionCall):

@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .engine import INPUT_RATE, Engine
+from .engine import Engine
+from .transcription import INPUT_RATE
 
 FRAME_MS = 20
 SEMANTIC_SILENCE_MS = {"low": 800, "medium": 500, "high": 250, "auto": 500}
