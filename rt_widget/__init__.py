@@ -8,10 +8,11 @@ from ._widget import Realtime
 from .analysis import cost, transcript, turns, usage
 from .emulator import Emulator
 from .events import EventLog
+from .tools import Tool
 
 try:
     __version__ = version("rt-widget")
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0.0.0"
 
-__all__ = ["Emulator", "EventLog", "Realtime", "__version__", "cost", "transcript", "turns", "usage"]
+__all__ = ["Emulator", "EventLog", "Realtime", "Tool", "__version__", "cost", "transcript", "turns", "usage"]

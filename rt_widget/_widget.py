@@ -18,9 +18,11 @@ import traitlets
 from . import analysis, beta, protocol, providers
 from ._loop import io_loop
 from .config import VAD_FIELDS, SessionConfig
+from .dispatch import Dispatcher
 from .events import EventLog
 from .providers import CallAnswer, ConnectError, DirectCall, Provider
 from .sideband import SidebandConnection
+from .tools import Tool
 
 log = logging.getLogger(__name__)
 _STATIC = pathlib.Path(__file__).parent / "static"
@@ -56,7 +58,11 @@ class Realtime(anywidget.AnyWidget):
         ``create_response``, ``interrupt_response``, ``eagerness``.
     noise_reduction:
         ``"near_field"``, ``"far_field"`` or ``None``.
-    tools, tool_choice, max_output_tokens, speed, tracing:
+    tools:
+        Python functions (run in the kernel when the model calls them, see :meth:`tool`),
+        :class:`~rt_widget.Tool` objects (to ask for approval or set a time limit), or tool
+        definitions as dicts (handle those yourself with :meth:`on`).
+    tool_choice, max_output_tokens, speed, tracing:
         As in the Realtime API's session object.
     provider:
         ``"openai"``, ``"azure"``, ``"beta"``, ``"emulator"`` or a
@@ -89,6 +95,8 @@ class Realtime(anywidget.AnyWidget):
     muted = traitlets.Bool(False).tag(sync=True)
     """Whether the microphone is muted (the call goes on)."""
     _widget_id = traitlets.Unicode("").tag(sync=True)
+    # Calls waiting for Approve/Deny in the widget (names and arguments: no secrets).
+    _approvals: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
 
     def __init__(
         self,
@@ -102,6 +110,9 @@ class Realtime(anywidget.AnyWidget):
     ) -> None:
         self.config = SessionConfig.from_kwargs(**settings)
         """The validated session configuration sent with every new call."""
+        self._dispatcher = Dispatcher(self._send_tool_event, self._show_approvals)
+        if "tools" in settings:
+            self._dispatcher.replace(settings["tools"] or [])
         if budget_usd is not None and (isinstance(budget_usd, bool) or not isinstance(budget_usd, int | float)):
             raise ValueError(f"budget_usd={budget_usd!r} is not valid: use a number of US dollars, e.g. 0.50.")
         if budget_usd is not None and budget_usd <= 0:
@@ -150,10 +161,8 @@ class Realtime(anywidget.AnyWidget):
             super().send(event, buffers)  # a widget-protocol message (anywidget's own)
             return
         self._check_client_event(event)
-        sideband = self._sideband
-        if self.status != "connected" and sideband is not None and sideband.open:
-            sideband.send(event)
-            self._ingest(event, "client", call_id=self.call_id or None)
+        if self.status != "connected" and self._sideband_open():
+            self._send_tool_event(event)
             return
         if self.status not in ("connected", "connecting"):
             raise RuntimeError(f"Cannot send {event['type']!r}: the call is {self.status}. Press Connect first.")
@@ -181,6 +190,8 @@ class Realtime(anywidget.AnyWidget):
             raise ValueError("update() needs at least one setting, e.g. update(instructions='...').")
         changed = self.config.updated(**settings)
         self.config = changed
+        if "tools" in settings:
+            self._dispatcher.replace(settings["tools"] or [])
         if self.status == "connected":
             session = changed.to_beta() if self.provider.beta else changed.to_ga(only=_fields(settings))
             self.send({"type": "session.update", "session": session})
@@ -194,6 +205,53 @@ class Realtime(anywidget.AnyWidget):
     def mute(self, muted: bool = True) -> None:
         """Mute (or unmute) the microphone; the call goes on."""
         self.muted = bool(muted)
+
+    def tool(
+        self, fn: Callable[..., Any] | None = None, *, needs_approval: bool = False, timeout: float | None = 30.0
+    ) -> Any:
+        """Offer a Python function to the model; use as ``@s.tool`` or ``@s.tool(needs_approval=True)``.
+
+        When the model calls it, the kernel runs it (``async def`` on a background loop, a plain
+        function in a worker thread, within ``timeout`` seconds), sends the result back as JSON
+        (DataFrames and numpy values included) and asks the model to go on. An exception or a
+        timeout reaches the model as ``{"error": ...}``. Each call is in :attr:`tool_calls`.
+        With ``needs_approval`` the widget shows the call with Approve and Deny buttons (or
+        use :meth:`approve` and :meth:`deny`). Registering while connected updates the session.
+        """
+
+        def register(function: Callable[..., Any]) -> Callable[..., Any]:
+            self.update(tools=self._dispatcher.adding(Tool(function, needs_approval, timeout)))
+            return function
+
+        return register if fn is None else register(fn)
+
+    @property
+    def tool_calls(self) -> pd.DataFrame:
+        """One row per function call of a Python tool, oldest first.
+
+        Columns: ``call_id``, ``name``, ``arguments`` (the model's JSON), ``status`` (``ok``,
+        ``error``, ``timeout``, ``denied``, ``running``, ``awaiting approval``, ``lapsed``),
+        ``output`` (what the model was sent), ``seconds`` (the function's own time) and
+        ``response_id``.
+        """
+        columns = ["call_id", "name", "arguments", "status", "output", "seconds", "response_id"]
+        return pd.DataFrame([vars(call) for call in self._dispatcher.calls], columns=columns)
+
+    def approve(self, call_id: str | None = None) -> None:
+        """Run a call that waits for approval (the only one waiting, when no id is given)."""
+        self._dispatcher.decide(self._waiting(call_id), approved=True)
+
+    def deny(self, call_id: str | None = None, reason: str = "") -> None:
+        """Refuse a call that waits for approval; the model is told, with ``reason`` if given."""
+        self._dispatcher.decide(self._waiting(call_id), approved=False, reason=reason)
+
+    def _waiting(self, call_id: str | None) -> str:
+        if call_id is not None:
+            return call_id
+        pending = [p["call_id"] for p in self._dispatcher.pending()]
+        if len(pending) != 1:
+            raise ValueError(f"{len(pending)} calls wait for approval ({pending}); say which one by call_id.")
+        return str(pending[0])
 
     def on(self, type_: str, callback: Callback) -> None:
         """Call ``callback(event)`` for every event of ``type_`` (``"*"`` for all)."""
@@ -216,7 +274,7 @@ class Realtime(anywidget.AnyWidget):
         A running cell keeps the kernel busy, and then browser messages wait; so this listens
         on the sideband (``Realtime(sideband=True)``), which reaches the kernel directly.
         """
-        if self._sideband is None or not self._sideband.open:
+        if not self._sideband_open():
             raise RuntimeError(
                 "wait_for() needs the sideband connection: create the session with "
                 "Realtime(sideband=True) and connect. (While a cell runs, the kernel cannot "
@@ -279,6 +337,11 @@ class Realtime(anywidget.AnyWidget):
             self._on_events(msg.get("events") or [])
         elif kind == "call":
             self._on_call(str(msg.get("call_id") or ""))
+        elif kind == "approval":
+            try:
+                self._dispatcher.decide(str(msg.get("call_id")), bool(msg.get("approved")))
+            except ValueError as exc:  # decided already (in Python or another view)
+                log.info("%s", exc)
         elif kind == "stats":
             sample = {"t": (msg.get("t") or 0) / 1000, "call_id": msg.get("call_id"), **(msg.get("stats") or {})}
             self._stats.append(sample)
@@ -286,6 +349,7 @@ class Realtime(anywidget.AnyWidget):
     def _on_offer(self, request_id: str, sdp: str) -> None:
         self._close_sideband()
         self._active_response = None
+        self._dispatcher.reset()
         future = io_loop().submit(self.provider.connect(sdp, self.config))
         future.add_done_callback(lambda f: self._reply(request_id, f))
 
@@ -366,6 +430,8 @@ class Realtime(anywidget.AnyWidget):
             for waiter in waiters:
                 self._waiters.remove(waiter)
         self._track(event)
+        if direction == "server":
+            self._dispatcher.observe(event)
         for _type, loop, future in waiters:
             loop.call_soon_threadsafe(_resolve, future, event)
         for callback in callbacks:
@@ -380,6 +446,22 @@ class Realtime(anywidget.AnyWidget):
         elif event.get("type") == "response.done":
             self._active_response = None
             self._check_budget()
+
+    def _sideband_open(self) -> bool:
+        return self._sideband is not None and self._sideband.open
+
+    def _send_tool_event(self, event: dict[str, Any]) -> None:
+        """Tool results take the sideband when there is one: it does not wait for the browser."""
+        sideband = self._sideband
+        if sideband is not None and sideband.open:
+            sideband.send(event)
+            self._ingest(event, "client", call_id=self.call_id or None)
+            self.events.flush()
+        else:
+            self.send(event)
+
+    def _show_approvals(self, pending: list[dict[str, Any]]) -> None:
+        self._approvals = pending
 
     def _check_budget(self) -> None:
         if self._budget is None:

@@ -12,7 +12,7 @@ from collections.abc import Collection
 from typing import Any, Literal
 
 from . import beta
-from .tools import function_tool
+from .tools import Tool, function_tool
 
 VOICES = ("alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer", "verse", "marin", "cedar")
 MODALITIES = ("audio", "text")
@@ -294,6 +294,9 @@ def _tools(tools: Any) -> tuple[dict[str, Any], ...]:
         raise _fail("tools", tools, "use a list of tool definitions or Python functions")
     checked = []
     for i, tool in enumerate(tools):
+        if isinstance(tool, Tool):
+            checked.append(tool.definition)
+            continue
         if callable(tool) and not isinstance(tool, dict):
             checked.append(function_tool(tool))  # a Python function: its schema from its hints
             continue
@@ -304,4 +307,8 @@ def _tools(tools: Any) -> tuple[dict[str, Any], ...]:
         if tool["type"] == "function" and not isinstance(tool.get("name"), str):
             raise _fail(f"tools[{i}].name", tool.get("name"), "give every function tool a name")
         checked.append(dict(tool))
+    names = [str(t["name"]) for t in checked if t.get("type") == "function"]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ConfigError(f"Two tools are named {twice[0]!r}; give every tool its own name.")
     return tuple(checked)

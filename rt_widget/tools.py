@@ -108,3 +108,80 @@ def _dataclass_schema(cls: type, where: str) -> dict[str, Any]:
 
 def _name(hint: Any) -> str:
     return getattr(hint, "__name__", None) or repr(hint)
+
+
+@dataclasses.dataclass(frozen=True)
+class Tool:
+    """A Python function offered to the model, and how the kernel runs it.
+
+    Plain functions in ``tools=[...]`` become ``Tool(fn)``; wrap one yourself to ask for
+    approval or to change the time limit: ``rt.Tool(delete_file, needs_approval=True)``.
+
+    Parameters
+    ----------
+    fn:
+        The function (or ``async def``). Its schema comes from its hints and docstring.
+    needs_approval:
+        Show the call in the widget with Approve and Deny buttons, and run it only if approved.
+    timeout:
+        Seconds the function may take before the model is told it timed out; ``None`` for no
+        limit. A timed-out function in a thread cannot be stopped: it runs on, unheard.
+    """
+
+    fn: Callable[..., Any]
+    needs_approval: bool = False
+    timeout: float | None = 30.0
+    definition: dict[str, Any] = dataclasses.field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.needs_approval, bool):
+            raise ToolError(f"needs_approval={self.needs_approval!r} is not valid: use True or False.")
+        timeout = self.timeout
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0):
+            raise ToolError(f"timeout={timeout!r} is not valid: use a positive number of seconds, or None.")
+        object.__setattr__(self, "definition", function_tool(self.fn))
+
+    @property
+    def name(self) -> str:
+        """The name the model calls the tool by."""
+        return str(self.definition["name"])
+
+
+def coerce_arguments(fn: Callable[..., Any], arguments: dict[str, Any]) -> dict[str, Any]:
+    """The model's JSON arguments as the values ``fn``'s hints ask for (enums, dataclasses...).
+
+    Raises ``ValueError`` with what does not fit, for the model to read and correct.
+    """
+    signature = inspect.signature(fn)
+    try:
+        signature.bind(**arguments)
+    except TypeError as exc:
+        raise ValueError(f"The arguments do not fit {fn.__name__}{signature}: {exc}.") from None
+    hints = typing.get_type_hints(fn)
+    try:
+        return {name: _coerce(value, hints[name]) for name, value in arguments.items()}
+    except (TypeError, ValueError, AttributeError) as exc:  # pydantic's ValidationError is a ValueError
+        raise ValueError(f"The arguments do not fit {fn.__name__}{signature}: {exc}") from None
+
+
+def _coerce(value: Any, hint: Any) -> Any:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if value is None:
+        return None
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return hint(value)
+    if dataclasses.is_dataclass(hint) and isinstance(hint, type):
+        field_hints = typing.get_type_hints(hint)
+        return hint(**{k: _coerce(v, field_hints.get(k, Any)) for k, v in value.items()})
+    if isinstance(hint, type) and hasattr(hint, "model_validate"):  # a pydantic model
+        return hint.model_validate(value)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in args if a is not type(None)]
+        return _coerce(value, options[0]) if len(options) == 1 else value
+    if origin in (list, tuple, set, frozenset) and args:
+        return origin(_coerce(v, args[0]) for v in value)
+    if origin is dict and len(args) == 2:
+        return {k: _coerce(v, args[1]) for k, v in value.items()}
+    return value

@@ -8,18 +8,18 @@ from typing import Any
 import numpy as np
 import pytest
 
-from rt_widget.emulator import tts
 from rt_widget.emulator.asr import phrases_for, to_16k, transcribe
 from rt_widget.emulator.listener import Listener, speech_level
 from rt_widget.emulator.speaker import Speaker
 from rt_widget.emulator.transcription import INPUT_RATE
 from tests.harness import Harness, drain, run
+from tests.samples import speech
 
 FRAME = INPUT_RATE // 50  # 20 ms
 
 
 def speech_24k(text: str) -> np.ndarray:
-    spoken = tts.speak(text)
+    spoken = speech(text)
     n = int(len(spoken.samples) * INPUT_RATE / spoken.rate)
     return np.interp(np.linspace(0, len(spoken.samples) - 1, n), np.arange(len(spoken.samples)), spoken.samples).astype(
         np.int16
@@ -157,7 +157,7 @@ def test_semantic_vad_is_accepted_and_detects_turns():
 
 @pytest.mark.parametrize("phrase", ["hello there", "write a haiku", "what is the weather", "thank you", "goodbye"])
 def test_recognizer_finds_builtin_phrases(phrase):
-    spoken = tts.speak(phrase)
+    spoken = speech(phrase)
     assert transcribe(spoken.samples, spoken.rate, {"audio": {"input": {}}}) == phrase
 
 
@@ -168,7 +168,7 @@ def test_tools_and_prompt_extend_the_phrases():
     }
     phrases = phrases_for(session)
     assert {"call get weather", "get weather", "open the pod bay doors", "hal"} <= set(phrases)
-    spoken = tts.speak("open the pod bay doors")
+    spoken = speech("open the pod bay doors")
     assert transcribe(spoken.samples, spoken.rate, session) == "open the pod bay doors"
 
 

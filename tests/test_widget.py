@@ -248,3 +248,103 @@ def test_budget_needs_a_priceable_model():
     with pytest.raises(ValueError, match="budget_usd=-1 is not valid"):
         rt.Realtime(provider=Local(), budget_usd=-1)
     assert rt.Realtime(provider=Local(), model="my-deployment").config.model == "my-deployment"  # no budget: fine
+
+
+def server_events(*events: dict[str, Any], start: int = 0) -> dict[str, Any]:
+    batch = [
+        {"seq": start + i, "direction": "server", "t": 1_700_000_000_000, "call_id": "rtc_1", "event": e}
+        for i, e in enumerate(events)
+    ]
+    return {"kind": "events", "events": batch}
+
+
+def a_call(name: str, arguments: str, call_id: str = "call_1") -> list[dict[str, Any]]:
+    return [
+        {"type": "response.created", "event_id": f"e1{call_id}", "response": {"id": "resp_1"}},
+        {
+            "type": "response.function_call_arguments.done",
+            "event_id": f"e2{call_id}",
+            "response_id": "resp_1",
+            "item_id": "item_1",
+            "output_index": 0,
+            "call_id": call_id,
+            "name": name,
+            "arguments": arguments,
+        },
+        {"type": "response.done", "event_id": f"e3{call_id}", "response": {"id": "resp_1", "status": "completed"}},
+    ]
+
+
+def test_a_tool_registered_while_connected_updates_the_session_and_runs(sent):
+    widget = rt.Realtime(provider=Local(), tools=[])
+    widget.status = "connected"
+
+    @widget.tool
+    def double(x: int) -> int:
+        """Twice x."""
+        return 2 * x
+
+    update = sent.messages[-1]["event"]
+    assert_client_event(update)
+    assert [t["name"] for t in update["session"]["tools"]] == ["double"]
+    assert widget.config.tools == (rt.Tool(double).definition,)
+
+    sent.arrived.clear()
+    browser_says(widget, server_events(*a_call("double", '{"x": 21}')))
+    deadline = time.monotonic() + 5
+    while len(sent.messages) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    output, create = (m["event"] for m in sent.messages[-2:])
+    assert output["item"] == {"type": "function_call_output", "call_id": "call_1", "output": "42"}
+    assert create == {"type": "response.create"}
+    assert widget.tool_calls[["name", "status", "output"]].to_dict("records") == [
+        {"name": "double", "status": "ok", "output": "42"}
+    ]
+
+
+def test_approval_from_the_widget_or_from_python(sent):
+    ran: list[str] = []
+
+    def wipe(table: str) -> str:
+        """Empties a table."""
+        ran.append(table)
+        return "wiped"
+
+    widget = rt.Realtime(provider=Local(), tools=[rt.Tool(wipe, needs_approval=True)])
+    widget.status = "connected"
+    browser_says(widget, server_events(*a_call("wipe", '{"table": "users"}')))
+    assert widget._approvals == [{"call_id": "call_1", "name": "wipe", "arguments": '{"table": "users"}'}]
+    with pytest.raises(ValueError, match="No call 'call_9' waits for approval"):
+        widget.approve("call_9")
+    browser_says(widget, {"kind": "approval", "call_id": "call_1", "approved": False})
+    assert widget._approvals == []
+    assert "denied" in sent.messages[-2]["event"]["item"]["output"]
+    with pytest.raises(ValueError, match=r"0 calls wait for approval"):
+        widget.deny()
+
+    browser_says(widget, server_events(*a_call("wipe", '{"table": "logs"}', "call_2"), start=3))
+    widget.approve()
+    deadline = time.monotonic() + 5
+    while not ran and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert ran == ["logs"]
+
+
+def test_tools_that_cannot_be_offered_fail_at_registration():
+    widget = rt.Realtime(provider=Local())
+    with pytest.raises(TypeError, match="parameter 'x' needs a type hint"):
+        widget.tool(lambda_free)
+    with pytest.raises(TypeError, match="timeout=0 is not valid"):
+        rt.Tool(len_of, timeout=0)
+    with pytest.raises(ValueError, match="Two tools are named 'len_of'"):
+        rt.Realtime(provider=Local(), tools=[len_of, rt.Tool(len_of)])
+
+
+def lambda_free(x):  # type: ignore[no-untyped-def]
+    """No hints."""
+    return x
+
+
+def len_of(text: str) -> int:
+    """Length of a text."""
+    return len(text)

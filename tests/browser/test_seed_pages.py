@@ -19,15 +19,15 @@ import pytest
 from playwright.sync_api import Browser, Page, Playwright
 
 from rt_widget import Emulator
-from rt_widget.emulator import tts
 from rt_widget.emulator.asr import recognize
 from rt_widget.emulator.server import AZURE_WEBRTC_FILTER
 from tests.browser.conftest import CHROMIUM, launch
 from tests.browser.seed_site import INSTRUMENT, SeedSite
+from tests.samples import speech
 
 
 def speech_wav(path: Path, text: str, lead_s: float = 1.0, tail_s: float = 4.0) -> Path:
-    spoken = tts.speak(text)
+    spoken = speech(text)
     pad = lambda s: np.zeros(int(spoken.rate * s), np.int16)  # noqa: E731
     samples = np.concatenate([pad(lead_s), spoken.samples, pad(tail_s)])
     with wave.open(str(path), "wb") as out:
