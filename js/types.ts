@@ -10,6 +10,15 @@ export interface RealtimeModel {
 	provider_name: string;
 	muted: boolean;
 	_widget_id: string;
+	_approvals: PendingApproval[];
+}
+
+/** A tool call waiting for Approve or Deny (see rt_widget/dispatch.py). */
+export interface PendingApproval {
+	call_id: string;
+	name: string;
+	/** The model's arguments, a JSON string. */
+	arguments: string;
 }
 
 /** One Realtime API event as it travels on the data channel. */
@@ -47,4 +56,5 @@ export type BrowserMessage =
 	| { kind: "offer"; id: string; sdp: string }
 	| { kind: "events"; events: WireEvent[] }
 	| { kind: "call"; call_id: string }
+	| { kind: "approval"; call_id: string; approved: boolean }
 	| { kind: "stats"; call_id: string | null; t: number; stats: Record<string, number | string | undefined> };

@@ -11,6 +11,7 @@ import asyncio
 import concurrent.futures
 import json
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -44,6 +45,7 @@ class SidebandConnection:
         self._target = target
         self._on_event = on_event
         self._ws: ClientConnection | None = None
+        self._sending: set[asyncio.Task[None]] = set()
         self._ready: concurrent.futures.Future[None] = concurrent.futures.Future()
         self._task = io_loop().submit(self._run())
 
@@ -80,11 +82,22 @@ class SidebandConnection:
         return self._ws is not None
 
     def send(self, event: dict[str, Any]) -> None:
-        """Send one client event (thread-safe)."""
+        """Send one client event (thread-safe; events go out in the order they are sent)."""
         ws = self._ws
         if ws is None:
             raise ConnectionError("The sideband connection is closed.")
-        io_loop().submit(ws.send(json.dumps(event))).result(10)
+        loop = io_loop()
+        if threading.current_thread() is loop.thread:  # waiting here would block the loop itself
+            task = loop.loop.create_task(ws.send(json.dumps(event)))
+            self._sending.add(task)  # keep a reference until it is done (asyncio holds weak ones)
+            task.add_done_callback(self._sent)
+        else:
+            loop.submit(ws.send(json.dumps(event))).result(10)
+
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        self._sending.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            _ws_log.warning("a sideband event could not be sent: %s", task.exception())
 
     def close(self) -> None:
         """Leave the call (the call itself goes on)."""

@@ -139,5 +139,5 @@ def _speakable(output: Any) -> str:
     except json.JSONDecodeError:
         return text.strip().rstrip(".")
     if isinstance(parsed, dict):
-        return ", ".join(f"{k} {v}" for k, v in parsed.items()) or "nothing"
+        return ", ".join(f"{k} {v}" for k, v in parsed.items()).rstrip(".") or "nothing"
     return str(parsed)

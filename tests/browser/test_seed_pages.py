@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import io
 import shutil
-import wave
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,29 +20,9 @@ from playwright.sync_api import Browser, Page, Playwright
 from rt_widget import Emulator
 from rt_widget.emulator.asr import recognize
 from rt_widget.emulator.server import AZURE_WEBRTC_FILTER
-from tests.browser.conftest import CHROMIUM, launch
+from tests.browser.conftest import CHROMIUM
+from tests.browser.mic import browser_hearing, speech_wav
 from tests.browser.seed_site import INSTRUMENT, SeedSite
-from tests.samples import speech
-
-
-def speech_wav(path: Path, text: str, lead_s: float = 1.0, tail_s: float = 4.0) -> Path:
-    spoken = speech(text)
-    pad = lambda s: np.zeros(int(spoken.rate * s), np.int16)  # noqa: E731
-    samples = np.concatenate([pad(lead_s), spoken.samples, pad(tail_s)])
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(spoken.rate)
-        out.writeframes(samples.tobytes())
-    return path
-
-
-def browser_hearing(playwright: Playwright, wav: Path) -> Iterator[Browser]:
-    """Chromium whose fake microphone plays ``wav`` once (a wrong path would fail silently)."""
-    assert wav.stat().st_size > 50_000
-    browser = launch(playwright, f"--use-file-for-fake-audio-capture={wav}%noloop")
-    yield browser
-    browser.close()
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,18 @@
+// A small element builder, so the views read as structure rather than DOM calls.
+
+type Child = Node | string | null | undefined | false;
+
+/** `h("button", { class: "rt-mute", "aria-pressed": "false" }, "Mute")` */
+export function h<K extends keyof HTMLElementTagNameMap>(
+	tag: K,
+	attrs: Record<string, string | number | boolean | undefined> = {},
+	...children: Child[]
+): HTMLElementTagNameMap[K] {
+	const el = document.createElement(tag);
+	for (const [name, value] of Object.entries(attrs)) {
+		if (value === undefined || value === false) continue;
+		el.setAttribute(name, value === true ? "" : String(value));
+	}
+	for (const child of children) if (child) el.append(child);
+	return el;
+}
