@@ -1,0 +1,107 @@
+"""Tool round-trip overhead: from a call's arguments being complete in the browser to the
+``function_call_output`` leaving on the data channel, minus the function's own time. Prints
+a table. Target: p50 < 20 ms.
+
+Run it in a loopback-only network namespace (as the tests do):
+
+    unshare -n sh -c 'ip link set lo up && .venv/bin/python benchmarks/tools_bench.py'
+
+Both ends are browser clock readings from the event log: the receive time of
+``response.function_call_arguments.done`` and the send time of the ``conversation.item.create``
+that carries the output. Between them: the batch to the kernel, the dispatcher, a worker
+thread running the function, and the command back to the browser. One call at a time, the
+kernel idle (as in a conversation); the emulator is the embedded default.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from playwright.sync_api import sync_playwright
+
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.lab import jupyter_lab
+from tests.browser.notebook import open_and_run, write_notebook
+
+CALLS = 60
+SETUP = '''
+import rt_widget as rt
+
+def ping(n: int) -> dict:
+    """Answers at once."""
+    return {"pong": n}
+
+def nap(n: int) -> dict:
+    """Takes 50 ms."""
+    import time
+    time.sleep(0.05)
+    return {"napped": n}
+
+async def doze(n: int) -> dict:
+    """Takes 50 ms without holding a thread."""
+    import asyncio
+    await asyncio.sleep(0.05)
+    return {"dozed": n}
+
+s = rt.Realtime(provider="emulator", output_modalities="text", turn_detection=None, tools=[ping, nap, doze])
+s
+'''
+OVERHEADS = """
+done = {
+    e["event"]["call_id"]: (e["t_browser"], e["t_kernel"])
+    for e in s.events
+    if e["type"] == "response.function_call_arguments.done"
+}
+out = {
+    e["event"]["item"]["call_id"]: e["t_browser"]
+    for e in s.events
+    if e["type"] == "conversation.item.create" and e["event"]["item"]["type"] == "function_call_output"
+}
+overheads = {}
+for call in s.tool_calls.itertuples():
+    t_browser, t_kernel = done[call.call_id]
+    total, up = out[call.call_id] - t_browser - call.seconds, t_kernel - t_browser
+    overheads.setdefault(call.name, []).append((total * 1000, up * 1000))
+"""
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmpdir, jupyter_lab(Path(tmpdir)) as lab, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.set_default_timeout(60_000)
+        kernel = open_and_run(page, lab, write_notebook(lab, "tools_bench.ipynb", SETUP))
+        page.locator(".rt-connect").click()
+        kernel.wait_until("s.status == 'connected'")
+        for i in range(CALLS):
+            name = ("ping", "nap", "doze")[i % 3]
+            kernel.execute(f"s.say('call {name} n={i}')")
+            kernel.wait_until(
+                f"len(s.events.filter(type='response.output_text.done')) > {i}", timeout=30, interval=0.5
+            )
+        kernel.execute(OVERHEADS)
+        overheads = kernel.eval("overheads")
+        kernel.execute("s.hangup()")
+        kernel.close()
+        browser.close()
+
+    print(f"\nTool round trip, arguments done in the browser -> output on the data channel ({CALLS} calls)")
+    print("minus the function's own time")
+    print(f"  {'tool':<8} {'calls':>6} {'p50 ms':>8} {'p90 ms':>8} {'max ms':>8} {'p50 up to kernel':>17}")
+    for name, pairs in sorted(overheads.items()):
+        values = sorted(total for total, _ in pairs)
+        up = statistics.median(u for _, u in pairs)
+        p90 = values[int(0.9 * (len(values) - 1))]
+        print(
+            f"  {name:<8} {len(values):>6} {statistics.median(values):>8.2f} {p90:>8.2f} {values[-1]:>8.2f} {up:>17.2f}"
+        )
+    print("  target: p50 < 20 ms")
+
+
+if __name__ == "__main__":
+    main()
