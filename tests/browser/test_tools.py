@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import nbformat
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, expect
 
@@ -196,3 +197,42 @@ def test_a_spoken_request_runs_the_function(browser_asking: Browser, lab: LabSer
         kernel.close()
         context.close()
     assert log.errors == [], log.text()
+
+
+def test_the_tools_notebook_works_cell_by_cell(page: Page, page_log: PageLog, lab: LabServer):
+    notebook = nbformat.read(lab.root / "notebooks" / "tools.ipynb", as_version=4)
+    code = [c.source for c in notebook.cells if c.cell_type == "code"]
+    spoken = "response.output_audio_transcript.done"
+    kernel = open_and_run(page, lab, "notebooks/tools.ipynb")  # stops at the first s.say: not connected yet
+    try:
+        kernel.execute("s.mute()")  # Chromium's fake microphone beeps, and server VAD would hear turns
+        page.locator(".rt-connect").click()
+        assert kernel.wait_until("s.status == 'connected'")
+        answered = 0
+        for source in code[next(i for i, c in enumerate(code) if c.startswith("s.say")) : -1]:  # all but hangup
+            if source.startswith("s.deny"):
+                kernel.wait_until("s._approvals")
+            kernel.execute(source)
+            answered += source.startswith("s.say")
+            if source.startswith(("s.say", "s.deny")) and "open door" not in source:  # that one awaits approval
+                replies(kernel, answered, spoken)
+                kernel.wait_until("s._active_response is None")  # the reply's response is done
+        kernel.wait_until("len(s.tool_calls) == 5 and 'running' not in set(s.tool_calls.status)")
+        calls = kernel.eval("s.tool_calls[['name', 'status']].values.tolist()")
+        assert calls == [
+            ["get_weather", "ok"],
+            ["largest_cities", "ok"],
+            ["look_up", "ok"],
+            ["open_door", "denied"],
+            ["read_sensor", "error"],
+        ]
+        said = replies(kernel, 5, spoken)
+        assert said[1] == (
+            "The largest_cities tool says: [{'city': 'Oslo', 'population': 717710}, "
+            "{'city': 'Bergen', 'population': 291940}]."
+        )
+        assert said[3] == "The open_door tool says: error The user denied this call of open_door (nobody is expected)."
+    finally:
+        kernel.execute("s.hangup()")
+        kernel.close()
+    assert page_log.errors == [], page_log.text()
