@@ -1,23 +1,39 @@
 // The model-level controller: one call at a time per widget, shared by all of its views.
+// It keeps what the views show (event log, transcript) and the conversation state the
+// controls need (active response, turn detection), and carries out their commands.
 
 import type { AnyModel } from "@anywidget/types";
 import { EventBatcher, reportCall, requestAnswer } from "./bridge";
 import { nowMs } from "./clock";
 import { Call, type CallState } from "./rtc/call";
-import type { KernelMessage, RealtimeEvent, RealtimeModel, Status } from "./types";
+import type { Direction, KernelMessage, RealtimeEvent, RealtimeModel, Status } from "./types";
+import { EventLogModel } from "./ui/eventlog-model";
+import { TranscriptModel } from "./ui/transcript-model";
+
+const MICROPHONE_KEY = "rt-widget.microphone";
 
 export class Session {
+	readonly log = new EventLogModel();
+	readonly transcript = new TranscriptModel();
+	/** When the current call connected (performance.now()), for the call duration. */
+	connectedAt: number | null = null;
 	readonly #batcher: EventBatcher;
 	readonly #audio: HTMLAudioElement;
+	readonly #listeners = new Set<() => void>();
 	#call: Call | null = null;
 	#statsTimer: ReturnType<typeof setInterval> | null = null;
+	#activeResponse: string | null = null;
+	#turnDetection = true;
+	#talking = false;
 
 	constructor(private readonly model: AnyModel<RealtimeModel>) {
 		this.#batcher = new EventBatcher(model);
 		this.#audio = new Audio();
 		this.#audio.autoplay = true;
+		this.#audio.volume = model.get("volume") ?? 1;
 		model.on("msg:custom", this.#onKernelMessage);
 		model.on("change:muted", this.#onMuted);
+		model.on("change:volume", this.#onVolume);
 	}
 
 	get active(): boolean {
@@ -25,32 +41,153 @@ export class Session {
 		return state === "connecting" || state === "connected";
 	}
 
+	/** The microphone stream and the model's voice, while a call has them. */
+	get microphone(): MediaStream | null {
+		return this.#call?.microphone ?? null;
+	}
+
+	get voice(): MediaStream | null {
+		return this.#audio.srcObject instanceof MediaStream ? this.#audio.srcObject : null;
+	}
+
+	/** Whether the server detects turns (off: push-to-talk commits each turn). */
+	get turnDetection(): boolean {
+		return this.#turnDetection;
+	}
+
+	get responding(): boolean {
+		return this.#activeResponse !== null;
+	}
+
+	/** The chosen microphone's deviceId ("" for the default), remembered in this browser. */
+	get microphoneId(): string {
+		try {
+			return localStorage.getItem(MICROPHONE_KEY) ?? "";
+		} catch {
+			return "";
+		}
+	}
+
+	/** Call `listener` after anything a view shows has changed; returns the unsubscribe. */
+	subscribe(listener: () => void): () => void {
+		this.#listeners.add(listener);
+		return () => this.#listeners.delete(listener);
+	}
+
 	async connect(): Promise<void> {
 		if (this.active) return;
-		const call = new Call((sdp) => requestAnswer(this.model, sdp), {
-			onEvent: (direction, event, time) => this.#batcher.push(direction, event, time, call.callId),
-			onState: (state, detail) => this.#onState(call, state, detail),
-			onRemoteStream: (stream) => {
-				this.#audio.srcObject = stream;
+		const call = new Call(
+			(sdp) => requestAnswer(this.model, sdp),
+			{
+				onEvent: (direction, event, time) => this.#onEvent(call, direction, event, time),
+				onState: (state, detail) => this.#onState(call, state, detail),
+				onRemoteStream: (stream) => {
+					this.#audio.srcObject = stream;
+					this.#changed();
+				},
 			},
-		});
+			{ microphone: true, deviceId: this.microphoneId },
+		);
 		this.#call = call;
+		this.#activeResponse = null;
 		await call.connect();
 		call.setMuted(this.model.get("muted"));
 		if (call.callId) reportCall(this.model, call.callId);
+		this.#changed();
 	}
 
 	hangup(): void {
 		this.#call?.close();
 	}
 
+	/** Use another microphone now (if in a call) and for the next calls. */
+	async useMicrophone(deviceId: string): Promise<void> {
+		try {
+			localStorage.setItem(MICROPHONE_KEY, deviceId);
+		} catch {
+			// storage may be off (private windows): the choice then lasts for this page only
+		}
+		if (this.#call?.state === "connected") {
+			try {
+				await this.#call.switchMicrophone(deviceId);
+			} catch (err) {
+				this.#setError(err instanceof Error ? err.message : String(err));
+			}
+		}
+		this.#changed();
+	}
+
+	/**
+	 * Push-to-talk. Holding opens the microphone; letting go mutes it again and, when turn
+	 * detection is off, commits what was said and asks for a reply.
+	 */
+	pushToTalk(down: boolean): void {
+		const call = this.#call;
+		if (call?.state !== "connected" || down === this.#talking) return;
+		this.#talking = down;
+		if (down) {
+			if (!this.#turnDetection) this.#send({ type: "input_audio_buffer.clear" });
+			call.setMuted(false);
+		} else {
+			call.setMuted(this.model.get("muted"));
+			if (!this.#turnDetection) {
+				this.#send({ type: "input_audio_buffer.commit" });
+				this.#send({ type: "response.create" });
+			}
+		}
+		this.#changed();
+	}
+
+	get talking(): boolean {
+		return this.#talking;
+	}
+
+	/** Stop the model: cancel the response in progress, then cut off its audio. */
+	interrupt(): void {
+		if (this.#activeResponse !== null) this.#send({ type: "response.cancel" });
+		this.#send({ type: "output_audio_buffer.clear" });
+	}
+
 	dispose(): void {
 		if (this.#statsTimer !== null) clearInterval(this.#statsTimer);
 		this.model.off("msg:custom", this.#onKernelMessage);
 		this.model.off("change:muted", this.#onMuted);
+		this.model.off("change:volume", this.#onVolume);
 		this.hangup();
 		this.#batcher.flush();
 		this.#audio.srcObject = null;
+		this.#listeners.clear();
+	}
+
+	#onEvent(call: Call, direction: Direction, event: RealtimeEvent, time: number): void {
+		this.#batcher.push(direction, event, time, call.callId);
+		this.log.add(direction, event, time);
+		this.transcript.apply(event);
+		if (direction === "server") this.#track(event);
+		this.#changed();
+	}
+
+	#track(event: RealtimeEvent): void {
+		if (event.type === "response.created") {
+			this.#activeResponse = String((event.response as { id?: string } | undefined)?.id ?? "");
+		} else if (event.type === "response.done") {
+			this.#activeResponse = null;
+		} else if (event.type === "session.created" || event.type === "session.updated") {
+			const session = (event.session ?? {}) as Record<string, unknown>;
+			const audio = session.audio as { input?: { turn_detection?: unknown } } | undefined;
+			const detection =
+				audio?.input && "turn_detection" in audio.input ? audio.input.turn_detection : session.turn_detection;
+			this.#turnDetection = detection !== null && detection !== undefined;
+		}
+	}
+
+	#send(event: RealtimeEvent): void {
+		try {
+			if (!this.#call) throw new Error(`Cannot send '${event.type}': press Connect first.`);
+			this.#call.send(event);
+		} catch (err) {
+			this.#setError(err instanceof Error ? err.message : String(err));
+		}
 	}
 
 	#sampleStats(call: Call): void {
@@ -64,9 +201,13 @@ export class Session {
 
 	#onState(call: Call, state: CallState, detail?: string): void {
 		if (call !== this.#call) return; // a previous call finishing late
-		if (state === "connected") this.#sampleStats(call);
-		else if (state !== "connecting" && this.#statsTimer !== null) {
-			clearInterval(this.#statsTimer);
+		if (state === "connected") {
+			this.connectedAt = performance.now();
+			this.#sampleStats(call);
+		} else if (state !== "connecting") {
+			this.connectedAt = null;
+			this.#talking = false;
+			if (this.#statsTimer !== null) clearInterval(this.#statsTimer);
 			this.#statsTimer = null;
 		}
 		this.#batcher.flush();
@@ -74,6 +215,7 @@ export class Session {
 		if (state === "connecting") this.model.set("call_id", "");
 		if (call.callId) this.model.set("call_id", call.callId);
 		this.model.save_changes();
+		this.#changed();
 	}
 
 	#setStatus(status: Status, error: string): void {
@@ -81,23 +223,26 @@ export class Session {
 		this.model.set("error", error);
 	}
 
+	#setError(message: string): void {
+		this.model.set("error", message);
+		this.model.save_changes();
+	}
+
+	#changed(): void {
+		for (const listener of this.#listeners) listener();
+	}
+
 	#onMuted = (): void => {
-		this.#call?.setMuted(this.model.get("muted"));
+		if (!this.#talking) this.#call?.setMuted(this.model.get("muted"));
+	};
+
+	#onVolume = (): void => {
+		this.#audio.volume = Math.min(1, Math.max(0, this.model.get("volume") ?? 1));
 	};
 
 	#onKernelMessage = (msg: KernelMessage): void => {
 		if (msg.kind === "connect") void this.connect();
 		else if (msg.kind === "hangup") this.hangup();
-		else if (msg.kind === "send") this.#sendFromKernel(msg.event);
+		else if (msg.kind === "send") this.#send(msg.event);
 	};
-
-	#sendFromKernel(event: RealtimeEvent): void {
-		try {
-			if (!this.#call) throw new Error(`Cannot send '${event.type}': press Connect first.`);
-			this.#call.send(event);
-		} catch (err) {
-			this.model.set("error", err instanceof Error ? err.message : String(err));
-			this.model.save_changes();
-		}
-	}
 }

@@ -9,6 +9,10 @@ export interface RealtimeModel {
 	call_id: string;
 	provider_name: string;
 	muted: boolean;
+	/** Output volume, 0 to 1. */
+	volume: number;
+	/** Large captions for a projector. */
+	presenter: boolean;
 	_widget_id: string;
 	_approvals: PendingApproval[];
 }

@@ -5,8 +5,7 @@ import type { AnyModel } from "@anywidget/types";
 import "./widget.css";
 import { Session } from "./session";
 import type { RealtimeModel } from "./types";
-import { renderApprovals } from "./ui/approvals";
-import { renderControls } from "./ui/controls";
+import { renderView } from "./ui/view";
 
 // anywidget hands `initialize` and `render` different proxies of one model, so sessions are
 // found by the widget's private id.
@@ -25,15 +24,6 @@ export default {
 	render({ model, el }: { model: AnyModel<RealtimeModel>; el: HTMLElement }) {
 		const session = sessions.get(model.get("_widget_id"));
 		if (!session) throw new Error("rt-widget: the widget was rendered before it was initialized.");
-		const cleanups = [
-			renderControls(el, model, {
-				connect: () => void session.connect(),
-				hangup: () => session.hangup(),
-			}),
-			renderApprovals(el, model, (callId, approved) => model.send({ kind: "approval", call_id: callId, approved })),
-		];
-		return () => {
-			for (const cleanup of cleanups) cleanup();
-		};
+		return renderView(el, model, session);
 	},
 };

@@ -94,6 +94,10 @@ class Realtime(anywidget.AnyWidget):
     """Which provider answers the calls (``openai``, ``azure``, ``beta``, ``emulator``...)."""
     muted = traitlets.Bool(False).tag(sync=True)
     """Whether the microphone is muted (the call goes on)."""
+    volume = traitlets.Float(1.0, min=0.0, max=1.0).tag(sync=True)
+    """The model's voice volume in the browser, 0 to 1."""
+    presenter = traitlets.Bool(False).tag(sync=True)
+    """Presenter mode: large captions for a projector, the event log hidden."""
     _widget_id = traitlets.Unicode("").tag(sync=True)
     # Calls waiting for Approve/Deny in the widget (names and arguments: no secrets).
     _approvals: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)

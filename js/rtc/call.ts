@@ -35,6 +35,8 @@ export interface TransportStats {
 export interface CallOptions {
 	/** Capture the microphone (true) or only receive audio (false). */
 	microphone: boolean;
+	/** Which microphone (a deviceId from enumerateDevices); the default one when empty. */
+	deviceId?: string;
 }
 
 function isSessionExpired(event: RealtimeEvent): boolean {
@@ -122,6 +124,24 @@ export class Call {
 		return out;
 	}
 
+	/** The microphone stream, while the call has one (for level meters). */
+	get microphone(): MediaStream | null {
+		return this.#mic;
+	}
+
+	/** Switch to another microphone during the call, without renegotiating. */
+	async switchMicrophone(deviceId: string): Promise<void> {
+		const pc = this.#pc;
+		const sender = pc?.getSenders().find((s) => s.track?.kind === "audio");
+		if (!pc || !sender || !this.#mic) return;
+		const next = await openMicrophone(deviceId);
+		const track = next.getAudioTracks()[0];
+		track.enabled = this.#mic.getAudioTracks()[0]?.enabled ?? true; // keep the mute state
+		await sender.replaceTrack(track);
+		for (const old of this.#mic.getTracks()) old.stop();
+		this.#mic = next;
+	}
+
 	/** Mute or unmute the microphone without ending the call. */
 	setMuted(muted: boolean): void {
 		for (const track of this.#mic?.getAudioTracks() ?? []) track.enabled = !muted;
@@ -138,17 +158,7 @@ export class Call {
 			pc.addTransceiver("audio", { direction: "recvonly" });
 			return;
 		}
-		try {
-			this.#mic = await navigator.mediaDevices.getUserMedia({ audio: true });
-		} catch (err) {
-			const name = err instanceof DOMException ? err.name : "";
-			if (name === "NotAllowedError") {
-				throw new Error(
-					"Microphone access was denied. Allow the microphone for this page (the icon in the address bar), then Connect again.",
-				);
-			}
-			throw new Error(`No microphone could be opened (${String(err)}). Plug one in or check the browser's settings.`);
-		}
+		this.#mic = await openMicrophone(this.options.deviceId);
 		for (const track of this.#mic.getAudioTracks()) pc.addTrack(track, this.#mic);
 	}
 
@@ -195,5 +205,25 @@ export class Call {
 	#setState(state: CallState, detail?: string): void {
 		this.#state = state;
 		this.handlers.onState(state, detail);
+	}
+}
+
+/** Open a microphone (the default one when `deviceId` is empty), with advice on failure. */
+async function openMicrophone(deviceId?: string): Promise<MediaStream> {
+	try {
+		return await navigator.mediaDevices.getUserMedia({ audio: deviceId ? { deviceId: { exact: deviceId } } : true });
+	} catch (err) {
+		const name = err instanceof DOMException ? err.name : "";
+		if (name === "NotAllowedError") {
+			throw new Error(
+				"Microphone access was denied. Allow the microphone for this page (the icon in the address bar), then Connect again.",
+			);
+		}
+		if (name === "OverconstrainedError" || name === "NotFoundError") {
+			throw new Error(
+				"The chosen microphone is not available. Pick another one in the microphone list, then Connect again.",
+			);
+		}
+		throw new Error(`No microphone could be opened (${String(err)}). Plug one in or check the browser's settings.`);
 	}
 }

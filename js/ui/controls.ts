@@ -1,12 +1,10 @@
-// Connect / Hang up and the status line. DOM only: actions come in as callbacks.
+// The call's controls: Connect / Hang up, status and duration, microphone, mute, push-to-talk,
+// volume, Interrupt and presenter mode. DOM only: commands go to the session.
 
 import type { AnyModel } from "@anywidget/types";
+import type { Session } from "../session";
 import type { RealtimeModel, Status } from "../types";
-
-export interface ControlActions {
-	connect(): void;
-	hangup(): void;
-}
+import { h } from "./dom";
 
 const LABELS: Record<Status, string> = {
 	idle: "Not connected",
@@ -16,36 +14,136 @@ const LABELS: Record<Status, string> = {
 	error: "Error",
 };
 
-export function renderControls(el: HTMLElement, model: AnyModel<RealtimeModel>, actions: ControlActions): () => void {
-	const root = document.createElement("div");
-	root.className = "rt-widget";
-	const button = document.createElement("button");
-	button.type = "button";
-	button.className = "rt-connect";
-	const status = document.createElement("div");
-	status.className = "rt-status";
-	status.setAttribute("role", "status");
-	status.setAttribute("aria-live", "polite");
-	root.append(button, status);
-	el.append(root);
+export function renderControls(root: HTMLElement, model: AnyModel<RealtimeModel>, session: Session): () => void {
+	const connect = h("button", { type: "button", class: "rt-connect rt-primary" });
+	const status = h("span", { class: "rt-status", role: "status", "aria-live": "polite" });
+	const duration = h("span", { class: "rt-duration", "aria-label": "Call duration" });
+	const microphones = h("select", { class: "rt-microphone", "aria-label": "Microphone" });
+	const mute = h("button", { type: "button", class: "rt-mute", "aria-pressed": "false" }, "Mute");
+	const talk = h(
+		"button",
+		{ type: "button", class: "rt-talk", "aria-label": "Hold to talk (or hold the space bar)", "aria-pressed": "false" },
+		"Hold to talk",
+	);
+	const volume = h("input", {
+		type: "range",
+		class: "rt-volume",
+		min: 0,
+		max: 1,
+		step: 0.05,
+		"aria-label": "Model voice volume",
+	});
+	const interrupt = h(
+		"button",
+		{ type: "button", class: "rt-interrupt", "aria-label": "Interrupt the model" },
+		"Interrupt",
+	);
+	const presenter = h("button", { type: "button", class: "rt-presenter-toggle", "aria-pressed": "false" }, "Presenter");
+	const bar = h(
+		"div",
+		{ class: "rt-controls", role: "toolbar", "aria-label": "Call controls" },
+		connect,
+		h("span", { class: "rt-state" }, h("span", { class: "rt-dot", "aria-hidden": "true" }), status, duration),
+		microphones,
+		mute,
+		talk,
+		h("label", { class: "rt-volume-label" }, "Volume ", volume),
+		interrupt,
+		presenter,
+	);
+	root.append(bar);
 
 	const inCall = () => ["connecting", "connected"].includes(model.get("status"));
 	const update = () => {
 		const state = model.get("status");
 		root.dataset.status = state;
-		button.textContent = inCall() ? "Hang up" : "Connect";
-		button.setAttribute("aria-label", inCall() ? "Hang up the call" : "Connect to the realtime model");
-		const error = model.get("error");
+		connect.textContent = inCall() ? "Hang up" : "Connect";
+		connect.setAttribute("aria-label", inCall() ? "Hang up the call" : "Connect to the realtime model");
 		const provider = model.get("provider_name");
-		status.textContent = [LABELS[state] ?? state, provider && `(${provider})`, error].filter(Boolean).join(" ");
+		status.textContent = [LABELS[state] ?? state, provider && `(${provider})`].filter(Boolean).join(" ");
+		const connected = state === "connected";
+		const muted = model.get("muted");
+		mute.textContent = muted ? "Unmute" : "Mute";
+		mute.setAttribute("aria-pressed", String(muted));
+		mute.setAttribute("aria-label", muted ? "Unmute the microphone" : "Mute the microphone");
+		talk.disabled = interrupt.disabled = !connected;
+		talk.setAttribute("aria-pressed", String(session.talking));
+		root.classList.toggle("rt-talking", session.talking);
+		volume.value = String(model.get("volume") ?? 1);
+		presenter.setAttribute("aria-pressed", String(Boolean(model.get("presenter"))));
+		tick();
 	};
-	button.addEventListener("click", () => (inCall() ? actions.hangup() : actions.connect()));
-	model.on("change:status", update);
-	model.on("change:error", update);
+	const tick = () => {
+		const since = session.connectedAt;
+		duration.textContent = since === null ? "" : clock((performance.now() - since) / 1000);
+	};
+	const timer = setInterval(tick, 1000);
+
+	const fillMicrophones = async () => {
+		let devices: MediaDeviceInfo[] = [];
+		try {
+			devices = (await navigator.mediaDevices?.enumerateDevices()) ?? [];
+		} catch {
+			// no device list (an insecure context): the default microphone is used
+		}
+		const inputs = devices.filter((d) => d.kind === "audioinput" && d.deviceId && d.deviceId !== "default");
+		const chosen = session.microphoneId;
+		microphones.replaceChildren(
+			h("option", { value: "" }, "Default microphone"),
+			...inputs.map((d, i) => h("option", { value: d.deviceId }, d.label || `Microphone ${i + 1}`)),
+		);
+		microphones.value = inputs.some((d) => d.deviceId === chosen) ? chosen : "";
+	};
+
+	const setTrait = <K extends keyof RealtimeModel>(name: K, value: RealtimeModel[K]) => {
+		model.set(name, value);
+		model.save_changes();
+	};
+	const hold = (down: boolean) => () => session.pushToTalk(down);
+	connect.addEventListener("click", () => (inCall() ? session.hangup() : void session.connect()));
+	mute.addEventListener("click", () => setTrait("muted", !model.get("muted")));
+	talk.addEventListener("pointerdown", hold(true));
+	talk.addEventListener("pointerup", hold(false));
+	talk.addEventListener("pointerleave", hold(false));
+	volume.addEventListener("input", () => setTrait("volume", Number(volume.value)));
+	interrupt.addEventListener("click", () => session.interrupt());
+	presenter.addEventListener("click", () => setTrait("presenter", !model.get("presenter")));
+	microphones.addEventListener("change", () => void session.useMicrophone(microphones.value));
+	microphones.addEventListener("focus", () => void fillMicrophones()); // labels appear once access is granted
+
+	// Space bar: push-to-talk while the widget has focus (but not while typing in a field).
+	const typing = (e: KeyboardEvent) => e.target instanceof HTMLInputElement && e.target.type !== "range";
+	const onKey = (down: boolean) => (e: KeyboardEvent) => {
+		if (e.code !== "Space" || typing(e) || e.target instanceof HTMLSelectElement) return;
+		if (e.target instanceof HTMLButtonElement && e.target !== talk) return; // Space presses buttons
+		e.preventDefault();
+		e.stopPropagation(); // keep JupyterLab's own shortcuts out of it
+		if (!e.repeat) session.pushToTalk(down);
+	};
+	const keydown = onKey(true);
+	const keyup = onKey(false);
+	root.addEventListener("keydown", keydown);
+	root.addEventListener("keyup", keyup);
+
+	const events = ["change:status", "change:error", "change:muted", "change:volume", "change:presenter"] as const;
+	for (const name of events) model.on(name, update);
+	const unsubscribe = session.subscribe(update);
 	update();
+	void fillMicrophones();
 	return () => {
-		model.off("change:status", update);
-		model.off("change:error", update);
-		root.remove();
+		clearInterval(timer);
+		for (const name of events) model.off(name, update);
+		unsubscribe();
+		root.removeEventListener("keydown", keydown);
+		root.removeEventListener("keyup", keyup);
+		bar.remove();
 	};
+}
+
+function clock(seconds: number): string {
+	const s = Math.floor(seconds);
+	const pad = (n: number) => String(n).padStart(2, "0");
+	return s >= 3600
+		? `${Math.floor(s / 3600)}:${pad(Math.floor(s / 60) % 60)}:${pad(s % 60)}`
+		: `${Math.floor(s / 60)}:${pad(s % 60)}`;
 }

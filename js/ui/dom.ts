@@ -16,3 +16,20 @@ export function h<K extends keyof HTMLElementTagNameMap>(
 	for (const child of children) if (child) el.append(child);
 	return el;
 }
+
+/** Wrap `render` so that many calls within one frame draw once; `.cancel()` stops it. */
+export function perFrame(render: () => void): (() => void) & { cancel(): void } {
+	let frame: number | null = null;
+	const schedule = () => {
+		frame ??= requestAnimationFrame(() => {
+			frame = null;
+			render();
+		});
+	};
+	return Object.assign(schedule, {
+		cancel: () => {
+			if (frame !== null) cancelAnimationFrame(frame);
+			frame = null;
+		},
+	});
+}

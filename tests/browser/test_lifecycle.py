@@ -40,11 +40,14 @@ def test_wait_for_expiry_and_reconnect(page: Page, lab: LabServer):
         error = kernel.wait_until("s.status == 'error' and s.error")
         assert "60-minute limit" in error
         assert "Connect again" in error
-        expect(page.locator(".rt-status")).to_contain_text("60-minute limit")
+        banner = page.locator(".rt-banner")
+        expect(banner).to_contain_text("60-minute limit")  # the banner says what to do
+        expect(page.locator(".rt-status")).to_contain_text("Error")
 
         button.click()
         second_call = kernel.wait_until(f"s.status == 'connected' and s.call_id != {first_call!r} and s.call_id")
         assert kernel.eval("s.error") == ""
+        expect(banner).to_be_hidden()  # cleared by the successful connect
         kernel.execute("s.say('thanks')")
         kernel.wait_until("len(s.events.of_type('response.done')) == 2", timeout=30)
         calls = kernel.eval("sorted({e['call_id'] for e in s.events if e['call_id']})")

@@ -1,0 +1,46 @@
+// The live transcript: both sides in conversation order, tool calls, interrupted replies.
+
+import type { Session } from "../session";
+import { h, perFrame } from "./dom";
+import type { Entry } from "./transcript-model";
+
+const WHO: Record<Entry["speaker"], string> = { user: "You", assistant: "Model", tool: "Tool" };
+
+export function renderTranscript(root: HTMLElement, session: Session): () => void {
+	const list = h("ol", { class: "rt-transcript", "aria-label": "Transcript", "aria-live": "polite", tabindex: 0 });
+	root.append(list);
+	const draw = perFrame(() => {
+		const stick = list.scrollHeight - list.scrollTop - list.clientHeight < 8;
+		const entries = session.transcript.entries();
+		list.replaceChildren(...entries.map(line));
+		list.hidden = entries.length === 0;
+		if (stick) list.scrollTop = list.scrollHeight; // follow the conversation unless scrolled up
+	});
+	const unsubscribe = session.subscribe(draw);
+	draw();
+	return () => {
+		unsubscribe();
+		draw.cancel();
+		list.remove();
+	};
+}
+
+function line(entry: Entry): HTMLElement {
+	const classes = ["rt-line", `rt-${entry.speaker}`, entry.live && "rt-live", entry.interrupted && "rt-interrupted"];
+	const body =
+		entry.speaker === "tool"
+			? h(
+					"span",
+					{ class: "rt-text" },
+					h("code", {}, `${entry.name}(${entry.text})`),
+					entry.output !== undefined && ` → ${entry.output}`,
+				)
+			: h("span", { class: "rt-text" }, entry.text || "…");
+	return h(
+		"li",
+		{ class: classes.filter(Boolean).join(" "), "data-item-id": entry.id },
+		h("span", { class: "rt-who" }, WHO[entry.speaker]),
+		body,
+		entry.interrupted && h("span", { class: "rt-tag" }, "interrupted"),
+	);
+}

@@ -1,0 +1,41 @@
+// One view of the widget: its parts in a root that adapts to narrow cells and projectors.
+
+import type { AnyModel } from "@anywidget/types";
+import type { Session } from "../session";
+import type { RealtimeModel } from "../types";
+import { renderApprovals } from "./approvals";
+import { renderBanner } from "./banner";
+import { renderControls } from "./controls";
+import { h } from "./dom";
+import { renderEventLog } from "./eventlog";
+import { renderMeters } from "./meters";
+import { renderTranscript } from "./transcript";
+
+/** Below this width (px) the controls stack and labels shorten. */
+export const COMPACT_WIDTH = 560;
+
+export function renderView(el: HTMLElement, model: AnyModel<RealtimeModel>, session: Session): () => void {
+	const root = h("div", { class: "rt-widget", role: "region", "aria-label": "Realtime voice session" });
+	el.append(root);
+	const cleanups = [
+		renderControls(root, model, session),
+		renderBanner(root, model),
+		renderMeters(root, session),
+		renderApprovals(root, model, (callId, approved) => model.send({ kind: "approval", call_id: callId, approved })),
+		renderTranscript(root, session),
+		renderEventLog(root, session),
+	];
+	const presenter = () => root.classList.toggle("rt-presenter", Boolean(model.get("presenter")));
+	model.on("change:presenter", presenter);
+	presenter();
+	const resize = new ResizeObserver(([entry]) => {
+		root.classList.toggle("rt-compact", entry.contentRect.width < COMPACT_WIDTH);
+	});
+	resize.observe(root);
+	return () => {
+		resize.disconnect();
+		model.off("change:presenter", presenter);
+		for (const cleanup of cleanups) cleanup();
+		root.remove();
+	};
+}
