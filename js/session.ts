@@ -5,6 +5,7 @@
 import type { AnyModel } from "@anywidget/types";
 import { EventBatcher, reportCall, requestAnswer } from "./bridge";
 import { nowMs } from "./clock";
+import { PushToTalk } from "./push-to-talk";
 import { Call, type CallState } from "./rtc/call";
 import type { Direction, KernelMessage, RealtimeEvent, RealtimeModel, Status } from "./types";
 import { EventLogModel } from "./ui/eventlog-model";
@@ -24,7 +25,7 @@ export class Session {
 	#statsTimer: ReturnType<typeof setInterval> | null = null;
 	#activeResponse: string | null = null;
 	#turnDetection = true;
-	#talking = false;
+	#ptt: PushToTalk | null = null; // for the current call
 
 	constructor(private readonly model: AnyModel<RealtimeModel>) {
 		this.#batcher = new EventBatcher(model);
@@ -123,23 +124,14 @@ export class Session {
 	 */
 	pushToTalk(down: boolean): void {
 		const call = this.#call;
-		if (call?.state !== "connected" || down === this.#talking) return;
-		this.#talking = down;
-		if (down) {
-			if (!this.#turnDetection) this.#send({ type: "input_audio_buffer.clear" });
-			call.setMuted(false);
-		} else {
-			call.setMuted(this.model.get("muted"));
-			if (!this.#turnDetection) {
-				this.#send({ type: "input_audio_buffer.commit" });
-				this.#send({ type: "response.create" });
-			}
-		}
-		this.#changed();
+		if (call?.state !== "connected") return;
+		const ptt = (this.#ptt ??= new PushToTalk((event) => this.#send(event), call));
+		const changed = down ? ptt.press(this.#turnDetection) : ptt.release(this.#turnDetection, this.model.get("muted"));
+		if (changed) this.#changed();
 	}
 
 	get talking(): boolean {
-		return this.#talking;
+		return this.#ptt?.down ?? false;
 	}
 
 	/** Stop the model: cancel the response in progress, then cut off its audio. */
@@ -206,7 +198,7 @@ export class Session {
 			this.#sampleStats(call);
 		} else if (state !== "connecting") {
 			this.connectedAt = null;
-			this.#talking = false;
+			this.#ptt = null;
 			if (this.#statsTimer !== null) clearInterval(this.#statsTimer);
 			this.#statsTimer = null;
 		}
@@ -233,7 +225,7 @@ export class Session {
 	}
 
 	#onMuted = (): void => {
-		if (!this.#talking) this.#call?.setMuted(this.model.get("muted"));
+		if (!this.talking) this.#call?.setMuted(this.model.get("muted"));
 	};
 
 	#onVolume = (): void => {
