@@ -125,7 +125,8 @@ export class Session {
 	pushToTalk(down: boolean): void {
 		const call = this.#call;
 		if (call?.state !== "connected") return;
-		const ptt = (this.#ptt ??= new PushToTalk((event) => this.#send(event), call));
+		this.#ptt ??= new PushToTalk((event) => this.#send(event), call);
+		const ptt = this.#ptt;
 		const changed = down ? ptt.press(this.#turnDetection) : ptt.release(this.#turnDetection, this.model.get("muted"));
 		if (changed) this.#changed();
 	}
