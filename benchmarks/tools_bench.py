@@ -81,9 +81,7 @@ def main() -> None:
         for i in range(CALLS):
             name = ("ping", "nap", "doze")[i % 3]
             kernel.execute(f"s.say('call {name} n={i}')")
-            kernel.wait_until(
-                f"len(s.events.filter(type='response.output_text.done')) > {i}", timeout=30, interval=0.5
-            )
+            kernel.wait_until(f"len(s.events.filter(type='response.output_text.done')) > {i}", timeout=30, interval=0.5)
         kernel.execute(OVERHEADS)
         overheads = kernel.eval("overheads")
         kernel.execute("s.hangup()")

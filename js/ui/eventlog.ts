@@ -124,9 +124,13 @@ export function renderEventLog(root: HTMLElement, session: Session): () => void 
 		draw();
 	});
 	panel.addEventListener("toggle", () => draw());
+	// Off-screen cells may have no layout (JupyterLab's content-visibility): draw when sized.
+	const resize = new ResizeObserver(() => draw());
+	resize.observe(viewport);
 	const unsubscribe = session.subscribe(draw);
 	draw();
 	return () => {
+		resize.disconnect();
 		unsubscribe();
 		draw.cancel();
 		panel.remove();
