@@ -79,6 +79,8 @@ class Realtime(anywidget.AnyWidget):
         priced with :func:`rt_widget.analysis.cost`; on Azure also pass ``price_model=``).
     price_model:
         The model to price with, when it is not the session's (e.g. behind an Azure deployment).
+    presenter:
+        Start in presenter mode: large captions for a projector (also the Presenter button).
     """
 
     _esm = _STATIC / "widget.js"
@@ -110,6 +112,7 @@ class Realtime(anywidget.AnyWidget):
         autosave: str | pathlib.Path | None = None,
         budget_usd: float | None = None,
         price_model: str | None = None,
+        presenter: bool = False,
         **settings: Any,
     ) -> None:
         self.config = SessionConfig.from_kwargs(**settings)
@@ -127,7 +130,9 @@ class Realtime(anywidget.AnyWidget):
         self.provider = providers.select(provider)
         if sideband and self.provider.beta:
             raise ValueError("The legacy beta shape has no sideband connection; use sideband=False.")
-        super().__init__(_widget_id=uuid.uuid4().hex, provider_name=self.provider.name)
+        if not isinstance(presenter, bool):
+            raise ValueError(f"presenter={presenter!r} is not valid: use True or False.")
+        super().__init__(_widget_id=uuid.uuid4().hex, provider_name=self.provider.name, presenter=presenter)
         self.events = EventLog()
         """Every event of every call, in order."""
         if autosave is not None:

@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import nbformat
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, expect
 
@@ -97,7 +98,7 @@ def test_controls_reach_the_kernel(page: Page, page_log: PageLog, lab: LabServer
         expect(page.locator(".rt-log summary")).to_contain_text(f"of {total})")
         page.get_by_label("Filter events").fill("transcript.delta")  # the reply's words, folded per item
         expect(rows).to_have_count(2)
-        expect(rows.last.locator(".rt-log-fold-count")).to_have_text(re.compile(r"×\d+"))
+        expect(rows.last.locator(".rt-log-fold-count")).to_have_text(re.compile(r"\u00d7\d+"))  # "x" and a count
 
         page.get_by_role("button", name="Hang up the call").click()
         assert kernel.wait_until("s.status == 'closed'")
@@ -236,3 +237,30 @@ def get_weather(city: str) -> dict:
 def change_theme(page: Page, theme: str) -> None:
     page.wait_for_function("() => window.jupyterapp?.commands?.hasCommand('apputils:change-theme')")
     page.evaluate(f"() => window.jupyterapp.commands.execute('apputils:change-theme', {{theme: {theme!r}}})")
+
+
+def test_the_classroom_notebook_runs_in_presenter_mode(page: Page, page_log: PageLog, lab: LabServer):
+    notebook = nbformat.read(lab.root / "notebooks" / "classroom.ipynb", as_version=4)
+    code = [c.source for c in notebook.cells if c.cell_type == "code"]
+    kernel = open_and_run(page, lab, "notebooks/classroom.ipynb")  # stops at the first s.say: not connected yet
+    try:
+        expect(page.locator(".rt-widget")).to_have_class("rt-widget rt-presenter")
+        expect(page.locator(".rt-log")).to_be_hidden()
+        kernel.execute("s.mute()")  # Chromium's fake microphone beeps; the room would be talking here
+        page.get_by_role("button", name="Connect to the realtime model").click()
+        assert kernel.wait_until("s.status == 'connected'")
+        done = "len(s.events.filter(type='response.done'))"
+        for source in code[next(i for i, c in enumerate(code) if c.startswith("s.say")) :]:
+            if source == "s.interrupt()":
+                kernel.wait_until("s._active_response")  # the haiku is being spoken
+            kernel.execute(source)
+            if "joke" in source or source == "s.interrupt()":
+                kernel.wait_until(f"{done} == {1 if 'joke' in source else 2}")
+        statuses = kernel.eval("[e['event']['response']['status'] for e in s.events if e['type'] == 'response.done']")
+        assert statuses == ["completed", "cancelled"]
+        assert kernel.wait_until("s.status == 'closed'")  # the last cell hung up
+        assert kernel.eval("s.config.speed") == 1.4
+        expect(page.locator(".rt-presenter .rt-line.rt-assistant").first).to_contain_text("Why did the packet")
+    finally:
+        kernel.close()
+    assert page_log.errors == [], page_log.text()
