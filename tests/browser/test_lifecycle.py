@@ -2,13 +2,15 @@
 
 A cell awaits ``s.wait_for`` while the call runs (the sideband delivers; the browser's copies
 arrive later and are merged without duplicates); the session expires with advice; Connect
-starts a fresh call with a fresh ephemeral key, and both calls stay in the log.
+starts a fresh call with a fresh ephemeral key, and both calls stay in the log. A browser
+that refuses the microphone gets advice on how to allow it.
 """
 
 from __future__ import annotations
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Playwright, expect
 
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.browser.lab import LabServer
 from tests.browser.notebook import open_and_run, write_notebook
 
@@ -56,3 +58,23 @@ def test_wait_for_expiry_and_reconnect(page: Page, lab: LabServer):
     finally:
         kernel.execute("s.hangup(); emu.stop()")
         kernel.close()
+
+
+def test_a_refused_microphone_says_how_to_allow_it(playwright: Playwright, lab: LabServer):
+    # Without the fake permission prompt, headless Chromium refuses the microphone, as a
+    # person clicking "Block" would.
+    args = [a for a in CHROMIUM_ARGS if a != "--use-fake-ui-for-media-stream"]
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
+    page = browser.new_page()
+    page.set_default_timeout(60_000)
+    path = write_notebook(lab, "denied.ipynb", "import rt_widget as rt\ns = rt.Realtime()\ns")
+    kernel = open_and_run(page, lab, path)
+    try:
+        page.get_by_role("button", name="Connect to the realtime model").click()
+        error = kernel.wait_until("s.status == 'error' and s.error")
+        assert error.startswith("Microphone access was denied. Allow the microphone for this page")
+        expect(page.get_by_role("alert")).to_contain_text("Microphone access was denied")
+        expect(page.get_by_role("button", name="Connect to the realtime model")).to_be_visible()  # try again
+    finally:
+        kernel.close()
+        browser.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlparse
 
 import nbformat
 import pytest
@@ -39,6 +40,8 @@ def connect(page: Page, lab: LabServer, name: str, session: str, setup: str = ""
 
 
 def test_controls_reach_the_kernel(page: Page, page_log: PageLog, lab: LabServer):
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
     kernel = connect(page, lab, "ui_controls.ipynb", "provider='emulator', turn_detection=None")
     try:
         expect(page.locator(".rt-duration")).to_have_text("0:01", timeout=5_000)  # the call's clock runs
@@ -109,6 +112,9 @@ def test_controls_reach_the_kernel(page: Page, page_log: PageLog, lab: LabServer
     again = open_and_run(page, lab, write_notebook(lab, "ui_again.ipynb", "import rt_widget as rt\nrt.Realtime()"))
     again.close()
     expect(page.get_by_label("Microphone", exact=True)).to_have_value(choice or "")
+    local = ("data:", "blob:http://127.0.0.1:")
+    elsewhere = [url for url in requested if urlparse(url).hostname != "127.0.0.1" and not url.startswith(local)]
+    assert elsewhere == []  # no fonts, CDNs or anything else from the network
     assert page_log.errors == [], page_log.text()
 
 
