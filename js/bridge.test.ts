@@ -57,6 +57,18 @@ describe("EventBatcher", () => {
 		expect(sentEvents(channel).map((e) => e.event.type)).toEqual(["a", "b", "c"]);
 	});
 
+	it("sends what it holds at once when an event the kernel acts on arrives", () => {
+		const channel = new FakeChannel();
+		const batcher = new EventBatcher(channel, 8, 500, () => 1000);
+		batcher.push("server", { type: "response.output_item.added" }, 1, null);
+		vi.advanceTimersByTime(0);
+		batcher.push("server", { type: "response.function_call_arguments.delta" }, 2, null);
+		expect(channel.sent).toHaveLength(1); // held back, within the interval
+		batcher.push("server", { type: "response.function_call_arguments.done" }, 3, null);
+		expect(channel.sent).toHaveLength(2); // no waiting: the kernel runs a tool on it
+		expect(sentEvents(channel).map((e) => e.seq)).toEqual([0, 1, 2]);
+	});
+
 	it("flush with nothing pending sends nothing", () => {
 		const channel = new FakeChannel();
 		new EventBatcher(channel).flush();

@@ -12,6 +12,9 @@ function post(channel: Channel, message: BrowserMessage): void {
 	channel.send(message);
 }
 
+/** Events the kernel acts on (a tool to run, a response to follow up): they go at once. */
+const URGENT = new Set(["response.function_call_arguments.done", "response.done"]);
+
 /**
  * Sends events to the kernel with sequence numbers, batched under load.
  *
@@ -35,7 +38,7 @@ export class EventBatcher {
 
 	push(direction: Direction, event: RealtimeEvent, t: number, callId: string | null): void {
 		this.#pending.push({ seq: this.#seq++, direction, t, call_id: callId, event });
-		if (this.#pending.length >= this.maxBatch) this.flush();
+		if (this.#pending.length >= this.maxBatch || URGENT.has(event.type)) this.flush();
 		else if (this.#timer === null) {
 			const wait = Math.max(0, this.#lastFlush + this.intervalMs - this.now());
 			this.#timer = setTimeout(() => this.flush(), wait);

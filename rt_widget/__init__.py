@@ -2,17 +2,43 @@
 
 from __future__ import annotations
 
+import importlib
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
-from ._widget import Realtime
-from .analysis import cost, transcript, turns, usage
-from .emulator import Emulator
-from .events import EventLog
-from .tools import Tool
+if TYPE_CHECKING:
+    from ._widget import Realtime
+    from .analysis import cost, transcript, turns, usage
+    from .emulator import Emulator
+    from .events import EventLog
+    from .tools import Tool
 
 try:
     __version__ = version("rt-widget")
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0.0.0"
 
+# Imported on first use, so that light parts (the Jupyter server extension in _server.py)
+# do not pull in the widget, pandas and the emulator's WebRTC stack.
+_PUBLIC = {
+    "Realtime": "._widget",
+    "Emulator": ".emulator",
+    "EventLog": ".events",
+    "Tool": ".tools",
+    "cost": ".analysis",
+    "transcript": ".analysis",
+    "turns": ".analysis",
+    "usage": ".analysis",
+}
+
 __all__ = ["Emulator", "EventLog", "Realtime", "Tool", "__version__", "cost", "transcript", "turns", "usage"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PUBLIC:
+        return getattr(importlib.import_module(_PUBLIC[name], __name__), name)
+    raise AttributeError(f"module 'rt_widget' has no attribute {name!r}")
+
+
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    return [{"module": "rt_widget._server"}]
