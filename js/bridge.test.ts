@@ -11,31 +11,34 @@ describe("EventBatcher", () => {
 	beforeEach(() => vi.useFakeTimers());
 	afterEach(() => vi.useRealTimers());
 
-	it("sends events that arrive together in one batch, numbered in order", () => {
+	it("sends the first event at once and the ones close behind it together, numbered in order", () => {
 		const channel = new FakeChannel();
-		const batcher = new EventBatcher(channel, 15, 100);
+		const batcher = new EventBatcher(channel, 15, 100, () => 1000);
 		batcher.push("server", { type: "session.created" }, 1, "rtc_1");
+		expect(channel.sent).toHaveLength(1); // no timer: a frame's rendering cannot go first
 		batcher.push("client", { type: "response.create" }, 2, "rtc_1");
-		expect(channel.sent).toHaveLength(0);
-
-		vi.advanceTimersByTime(0);
-
+		batcher.push("server", { type: "response.created" }, 3, "rtc_1");
 		expect(channel.sent).toHaveLength(1);
+
+		vi.advanceTimersByTime(15);
+
+		expect(channel.sent).toHaveLength(2);
 		expect(sentEvents(channel)).toEqual([
 			{ seq: 0, direction: "server", t: 1, call_id: "rtc_1", event: { type: "session.created" } },
 			{ seq: 1, direction: "client", t: 2, call_id: "rtc_1", event: { type: "response.create" } },
+			{ seq: 2, direction: "server", t: 3, call_id: "rtc_1", event: { type: "response.created" } },
 		]);
 	});
 
 	it("flushes at once when a batch is full, and never loses or reorders a burst", () => {
 		const channel = new FakeChannel();
-		const batcher = new EventBatcher(channel, 15, 100);
+		const batcher = new EventBatcher(channel, 15, 100, () => 1000);
 		for (let i = 0; i < 1050; i++) batcher.push("server", { type: "x", i }, i, null);
-		expect(channel.sent).toHaveLength(10);
+		expect(channel.sent).toHaveLength(11); // the first alone, then ten full batches
 		batcher.flush();
 		const seqs = sentEvents(channel).map((e) => e.seq);
 		expect(seqs).toEqual(Array.from({ length: 1050 }, (_, i) => i));
-		expect(channel.sent.length).toBe(11);
+		expect(channel.sent.length).toBe(12);
 	});
 
 	it("sends at once when idle, then at most one message per interval under load", () => {

@@ -19,8 +19,9 @@ const URGENT = new Set(["response.function_call_arguments.done", "response.done"
  * Sends events to the kernel with sequence numbers, batched under load.
  *
  * Every comm message costs the kernel a round of work, so past a few hundred messages a
- * second they queue up. The first event after a quiet spell goes at once; later ones share
- * one message per `intervalMs`. Comm messages are ordered, so sequence numbers let the kernel
+ * second they queue up. The first event after a quiet spell goes at once, in the same task
+ * (a timer would let a frame's rendering go first); later ones share one message per
+ * `intervalMs`. Comm messages are ordered, so sequence numbers let the kernel
  * drop re-sent duplicates and notice gaps.
  */
 export class EventBatcher {
@@ -38,11 +39,10 @@ export class EventBatcher {
 
 	push(direction: Direction, event: RealtimeEvent, t: number, callId: string | null): void {
 		this.#pending.push({ seq: this.#seq++, direction, t, call_id: callId, event });
-		if (this.#pending.length >= this.maxBatch || URGENT.has(event.type)) this.flush();
-		else if (this.#timer === null) {
-			const wait = Math.max(0, this.#lastFlush + this.intervalMs - this.now());
-			this.#timer = setTimeout(() => this.flush(), wait);
-		}
+		if (this.#timer !== null && this.#pending.length < this.maxBatch && !URGENT.has(event.type)) return;
+		const wait = this.#lastFlush + this.intervalMs - this.now();
+		if (wait <= 0 || this.#pending.length >= this.maxBatch || URGENT.has(event.type)) this.flush();
+		else this.#timer ??= setTimeout(() => this.flush(), wait);
 	}
 
 	flush(): void {

@@ -16,6 +16,8 @@ const MICROPHONE_KEY = "rt-widget.microphone";
 export class Session {
 	readonly log = new EventLogModel();
 	readonly transcript = new TranscriptModel();
+	/** Goes up whenever the transcript changes (views skip redrawing otherwise). */
+	transcriptVersion = 0;
 	/** When the current call connected (performance.now()), for the call duration. */
 	connectedAt: number | null = null;
 	readonly #batcher: EventBatcher;
@@ -155,7 +157,7 @@ export class Session {
 	#onEvent(call: Call, direction: Direction, event: RealtimeEvent, time: number): void {
 		this.#batcher.push(direction, event, time, call.callId);
 		this.log.add(direction, event, time);
-		this.transcript.apply(event);
+		if (this.transcript.apply(event)) this.transcriptVersion++;
 		if (direction === "server") this.#track(event);
 		this.#changed();
 	}

@@ -29,10 +29,12 @@ def built(pattern: str) -> Path:
     return found[-1]
 
 
-def test_wheel_contains_the_bundle():
+def test_wheel_contains_the_bundle_and_enables_the_server_extension():
     names = zipfile.ZipFile(built("rt_widget-*.whl")).namelist()
     for path in BUNDLE:
         assert path in names
+    enable = "etc/jupyter/jupyter_server_config.d/rt_widget.json"
+    assert any(name.endswith(f".data/data/{enable}") for name in names)
 
 
 def test_sdist_contains_the_bundle_and_the_sources():

@@ -4,7 +4,7 @@
 import type { AnyModel } from "@anywidget/types";
 import type { Session } from "../session";
 import type { RealtimeModel, Status } from "../types";
-import { h } from "./dom";
+import { h, perFrame } from "./dom";
 
 const LABELS: Record<Status, string> = {
 	idle: "Not connected",
@@ -127,13 +127,15 @@ export function renderControls(root: HTMLElement, model: AnyModel<RealtimeModel>
 
 	const events = ["change:status", "change:error", "change:muted", "change:volume", "change:presenter"] as const;
 	for (const name of events) model.on(name, update);
-	const unsubscribe = session.subscribe(update);
+	const redraw = perFrame(update); // events can come by the thousand: draw once a frame
+	const unsubscribe = session.subscribe(redraw);
 	update();
 	void fillMicrophones();
 	return () => {
 		clearInterval(timer);
 		for (const name of events) model.off(name, update);
 		unsubscribe();
+		redraw.cancel();
 		root.removeEventListener("keydown", keydown);
 		root.removeEventListener("keyup", keyup);
 		bar.remove();

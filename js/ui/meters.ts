@@ -1,7 +1,7 @@
 // Live level meters for the microphone and the model's voice (Web Audio analysers).
 
 import type { Session } from "../session";
-import { h } from "./dom";
+import { h, perFrame } from "./dom";
 
 /** The loudness of one stream, 0 to 1, read from an AnalyserNode. */
 export class LevelMeter {
@@ -102,10 +102,12 @@ export function renderMeters(root: HTMLElement, session: Session, env: MeterEnvi
 			show(voice, 0);
 		}
 	};
-	const unsubscribe = session.subscribe(follow);
+	const refollow = perFrame(follow); // streams change rarely, events often: look once a frame
+	const unsubscribe = session.subscribe(refollow);
 	follow();
 	return () => {
 		unsubscribe();
+		refollow.cancel();
 		if (frame !== null) env.cancelFrame(frame);
 		meters.mic?.dispose();
 		meters.voice?.dispose();

@@ -9,7 +9,10 @@ const WHO: Record<Entry["speaker"], string> = { user: "You", assistant: "Model",
 export function renderTranscript(root: HTMLElement, session: Session): () => void {
 	const list = h("ol", { class: "rt-transcript", "aria-label": "Transcript", "aria-live": "polite", tabindex: 0 });
 	root.append(list);
+	let drawn = -1;
 	const draw = perFrame(() => {
+		if (drawn === session.transcriptVersion) return; // most events do not touch the transcript
+		drawn = session.transcriptVersion;
 		const stick = list.scrollHeight - list.scrollTop - list.clientHeight < 8;
 		const entries = session.transcript.entries();
 		list.replaceChildren(...entries.map(line));

@@ -39,3 +39,4 @@ def test_quickstart_connects_and_session_created_reaches_the_kernel(page: Page, 
     finally:
         kernel.close()
     assert page_log.errors == [], page_log.text()
+    assert "rt-widget: kernel WebSockets send small messages at once" in lab.log.read_text()  # the extension
