@@ -8,6 +8,7 @@ reply that quotes the function's result proves the kernel ran it and handed it b
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import nbformat
 import pytest
@@ -56,12 +57,18 @@ def replies(kernel: KernelProbe, count: int, kind: str = "response.output_text.d
     )
 
 
-def start(page: Page, lab: LabServer, name: str, session: str) -> KernelProbe:
-    path = write_notebook(lab, name, TOOLS, f"s = rt.Realtime({session})\ns")
-    kernel = open_and_run(page, lab, path)
-    page.locator(".rt-connect").click()
-    assert kernel.wait_until("s.status == 'connected'")
-    return kernel
+@contextmanager
+def connected(page: Page, log: PageLog, lab: LabServer, name: str, session: str) -> Iterator[KernelProbe]:
+    """A notebook with the TOOLS cell and a connected session; hung up and checked afterwards."""
+    kernel = open_and_run(page, lab, write_notebook(lab, name, TOOLS, f"s = rt.Realtime({session})\ns"))
+    try:
+        page.locator(".rt-connect").click()
+        assert kernel.wait_until("s.status == 'connected'")
+        yield kernel
+    finally:
+        kernel.execute("s.hangup()")
+        kernel.close()
+    assert log.errors == [], log.text()
 
 
 TEXT_SESSION = (
@@ -71,8 +78,7 @@ TEXT_SESSION = (
 
 
 def test_a_typed_request_runs_the_function_and_the_reply_uses_its_result(page: Page, page_log: PageLog, lab: LabServer):
-    kernel = start(page, lab, "tools_text.ipynb", TEXT_SESSION)
-    try:
+    with connected(page, page_log, lab, "tools_text.ipynb", TEXT_SESSION) as kernel:
         kernel.execute("s.say('call get weather city=Oslo')")
         reply = replies(kernel, 1)[-1]
         assert reply == "The get_weather tool says: city Oslo, sky clear, degrees 21."
@@ -92,15 +98,10 @@ def test_a_typed_request_runs_the_function_and_the_reply_uses_its_result(page: P
         assert '"sky": "clear"' in output["output"]
         calls = kernel.eval("s.tool_calls[['name', 'status']].to_dict('records')")
         assert calls == [{"name": "get_weather", "status": "ok"}]
-    finally:
-        kernel.execute("s.hangup()")
-        kernel.close()
-    assert page_log.errors == [], page_log.text()
 
 
 def test_an_exception_reaches_the_model_and_the_conversation_goes_on(page: Page, page_log: PageLog, lab: LabServer):
-    kernel = start(page, lab, "tools_error.ipynb", TEXT_SESSION)
-    try:
+    with connected(page, page_log, lab, "tools_error.ipynb", TEXT_SESSION) as kernel:
         kernel.execute("s.say('call broken sensor sensor=7')")
         reply = replies(kernel, 1)[-1]
         assert reply == "The broken_sensor tool says: error RuntimeError: sensor 7 does not answer."
@@ -108,15 +109,10 @@ def test_an_exception_reaches_the_model_and_the_conversation_goes_on(page: Page,
         kernel.execute("s.say('hello')")
         assert replies(kernel, 2)[-1].startswith("Hello! I am the local emulator")
         assert "error" not in kernel.eval("[e['type'] for e in s.events]")  # no protocol error on the way
-    finally:
-        kernel.execute("s.hangup()")
-        kernel.close()
-    assert page_log.errors == [], page_log.text()
 
 
 def test_approval_in_the_widget_deny_then_approve(page: Page, page_log: PageLog, lab: LabServer):
-    kernel = start(page, lab, "tools_approval.ipynb", TEXT_SESSION)
-    try:
+    with connected(page, page_log, lab, "tools_approval.ipynb", TEXT_SESSION) as kernel:
         kernel.execute("s.say('call open door')")
         card = page.locator(".rt-approval")
         expect(card).to_contain_text("open_door")
@@ -132,10 +128,6 @@ def test_approval_in_the_widget_deny_then_approve(page: Page, page_log: PageLog,
         assert replies(kernel, 2)[-1] == "The open_door tool says: the door is open."
         assert kernel.eval("ran") == [["open_door"]]
         assert kernel.eval("s.tool_calls['status'].tolist()") == ["denied", "ok"]
-    finally:
-        kernel.execute("s.hangup()")
-        kernel.close()
-    assert page_log.errors == [], page_log.text()
 
 
 def test_tools_over_the_sideband_when_the_browser_never_sees_the_call(page: Page, page_log: PageLog, lab: LabServer):
@@ -178,25 +170,20 @@ def test_a_spoken_request_runs_the_function(browser_asking: Browser, lab: LabSer
     context = browser_asking.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(60_000)
-    log = PageLog(page)
-    kernel = start(
-        page, lab, "tools_voice.ipynb", "provider='emulator', transcription='gpt-4o-mini-transcribe', tools=[open_door]"
-    )
+    session = "provider='emulator', transcription='gpt-4o-mini-transcribe', tools=[open_door]"
     try:
-        heard = kernel.wait_until(
-            "[e['event']['transcript'] for e in s.events "
-            "if e['type'] == 'conversation.item.input_audio_transcription.completed']",
-            timeout=45,
-        )
-        assert heard == ["call open door"]
-        spoken = replies(kernel, 1, "response.output_audio_transcript.done")
-        assert spoken[-1] == "The open_door tool says: the door is open."
-        assert kernel.eval("ran") == [["open_door"]]
+        with connected(page, PageLog(page), lab, "tools_voice.ipynb", session) as kernel:
+            heard = kernel.wait_until(
+                "[e['event']['transcript'] for e in s.events "
+                "if e['type'] == 'conversation.item.input_audio_transcription.completed']",
+                timeout=45,
+            )
+            assert heard == ["call open door"]
+            spoken = replies(kernel, 1, "response.output_audio_transcript.done")
+            assert spoken[-1] == "The open_door tool says: the door is open."
+            assert kernel.eval("ran") == [["open_door"]]
     finally:
-        kernel.execute("s.hangup()")
-        kernel.close()
         context.close()
-    assert log.errors == [], log.text()
 
 
 def test_the_tools_notebook_works_cell_by_cell(page: Page, page_log: PageLog, lab: LabServer):
