@@ -61,6 +61,11 @@ export function reportCall(channel: Channel, callId: string): void {
 	post(channel, { kind: "call", call_id: callId });
 }
 
+/** Tell the kernel what a person decided about a tool call waiting for approval. */
+export function reportApproval(channel: Channel, callId: string, approved: boolean): void {
+	post(channel, { kind: "approval", call_id: callId, approved });
+}
+
 /**
  * Ask the kernel to answer an SDP offer; rejects with the kernel's message or on timeout.
  * The kernel either relays the offer itself, or hands back a URL and a one-off ephemeral

@@ -26,7 +26,7 @@ export class Session {
 	#call: Call | null = null;
 	#statsTimer: ReturnType<typeof setInterval> | null = null;
 	#activeResponse: string | null = null;
-	#turnDetection = true;
+	#turnDetection = true; // off: push-to-talk commits each turn
 	#ptt: PushToTalk | null = null; // for the current call
 
 	constructor(private readonly model: AnyModel<RealtimeModel>) {
@@ -51,15 +51,6 @@ export class Session {
 
 	get voice(): MediaStream | null {
 		return this.#audio.srcObject instanceof MediaStream ? this.#audio.srcObject : null;
-	}
-
-	/** Whether the server detects turns (off: push-to-talk commits each turn). */
-	get turnDetection(): boolean {
-		return this.#turnDetection;
-	}
-
-	get responding(): boolean {
-		return this.#activeResponse !== null;
 	}
 
 	/** The chosen microphone's deviceId ("" for the default), remembered in this browser. */

@@ -22,7 +22,7 @@ from .dispatch import Dispatcher
 from .events import EventLog
 from .providers import CallAnswer, ConnectError, DirectCall, Provider
 from .sideband import SidebandConnection
-from .tools import Tool
+from .tools import Tool, as_tools
 
 log = logging.getLogger(__name__)
 _STATIC = pathlib.Path(__file__).parent / "static"
@@ -115,9 +115,11 @@ class Realtime(anywidget.AnyWidget):
         presenter: bool = False,
         **settings: Any,
     ) -> None:
+        if "tools" in settings:
+            settings["tools"] = as_tools(settings["tools"])
         self.config = SessionConfig.from_kwargs(**settings)
         """The validated session configuration sent with every new call."""
-        self._dispatcher = Dispatcher(self._send_tool_event, self._show_approvals)
+        self._dispatcher = Dispatcher(self._send_preferring_sideband, self._show_approvals)
         if "tools" in settings:
             self._dispatcher.replace(settings["tools"] or [])
         if budget_usd is not None and (isinstance(budget_usd, bool) or not isinstance(budget_usd, int | float)):
@@ -147,6 +149,7 @@ class Realtime(anywidget.AnyWidget):
         self._active_response: str | None = None
         self._stats: list[dict[str, Any]] = []
         self._budget = budget_usd
+        self._spent = 0.0  # USD of every response so far, priced as it is done
         self.on_msg(self._on_message)
 
     # -- commands ------------------------------------------------------------------------------
@@ -170,8 +173,8 @@ class Realtime(anywidget.AnyWidget):
             super().send(event, buffers)  # a widget-protocol message (anywidget's own)
             return
         self._check_client_event(event)
-        if self.status != "connected" and self._sideband_open():
-            self._send_tool_event(event)
+        if self.status != "connected" and self._open_sideband() is not None:
+            self._send_preferring_sideband(event)
             return
         if self.status not in ("connected", "connecting"):
             raise RuntimeError(f"Cannot send {event['type']!r}: the call is {self.status}. Press Connect first.")
@@ -197,6 +200,8 @@ class Realtime(anywidget.AnyWidget):
         """
         if not settings:
             raise ValueError("update() needs at least one setting, e.g. update(instructions='...').")
+        if "tools" in settings:
+            settings["tools"] = as_tools(settings["tools"])
         changed = self.config.updated(**settings)
         self.config = changed
         if "tools" in settings:
@@ -283,7 +288,7 @@ class Realtime(anywidget.AnyWidget):
         A running cell keeps the kernel busy, and then browser messages wait; so this listens
         on the sideband (``Realtime(sideband=True)``), which reaches the kernel directly.
         """
-        if not self._sideband_open():
+        if self._open_sideband() is None:
             raise RuntimeError(
                 "wait_for() needs the sideband connection: create the session with "
                 "Realtime(sideband=True) and connect. (While a cell runs, the kernel cannot "
@@ -454,15 +459,16 @@ class Realtime(anywidget.AnyWidget):
             self._active_response = event.get("response", {}).get("id")
         elif event.get("type") == "response.done":
             self._active_response = None
-            self._check_budget()
+            self._check_budget(event.get("response") or {})
 
-    def _sideband_open(self) -> bool:
-        return self._sideband is not None and self._sideband.open
-
-    def _send_tool_event(self, event: dict[str, Any]) -> None:
-        """Tool results take the sideband when there is one: it does not wait for the browser."""
+    def _open_sideband(self) -> SidebandConnection | None:
         sideband = self._sideband
-        if sideband is not None and sideband.open:
+        return sideband if sideband is not None and sideband.open else None
+
+    def _send_preferring_sideband(self, event: dict[str, Any]) -> None:
+        """Over the sideband when there is one (tool results: it does not wait for the browser)."""
+        sideband = self._open_sideband()
+        if sideband is not None:
             sideband.send(event)
             self._ingest(event, "client", call_id=self.call_id or None)
             self.events.flush()
@@ -472,13 +478,15 @@ class Realtime(anywidget.AnyWidget):
     def _show_approvals(self, pending: list[dict[str, Any]]) -> None:
         self._approvals = pending
 
-    def _check_budget(self) -> None:
+    def _check_budget(self, response: dict[str, Any]) -> None:
         if self._budget is None:
             return
-        spent = float(analysis.cost(self.events, model=self._price_model).iloc[-1]["usd"])
-        if spent >= self._budget:
+        self._spent += analysis.response_usd(response, self._price_model)  # a running total, not a re-scan
+        if self._spent >= self._budget:
             self.hangup()
-            self.error = f"The budget of ${self._budget:.4f} was reached (${spent:.4f} spent), so the call was ended."
+            self.error = (
+                f"The budget of ${self._budget:.4f} was reached (${self._spent:.4f} spent), so the call was ended."
+            )
 
     def _check_client_event(self, event: Any) -> None:
         if not isinstance(event, dict) or not isinstance(event.get("type"), str):

@@ -64,6 +64,7 @@ USAGE_COLUMNS = [
     "output_tokens",
     "total_tokens",
 ]
+_USD = ["usd_text_in", "usd_audio_in", "usd_image_in", "usd_text_out", "usd_audio_out"]
 
 
 class _Row(NamedTuple):
@@ -354,38 +355,40 @@ def _audio_end(first: dict[tuple[str, str], float], response_ids: list[str]) -> 
 
 def usage(log: EventLog, *, total: bool = True) -> pd.DataFrame:
     """Tokens by modality for each response (from ``response.done``), plus a ``total`` row."""
-    rows = []
-    for r in _server(log):
-        if r.type != "response.done":
-            continue
-        response = r.event["response"]
-        u = response.get("usage") or {}
-        inp = u.get("input_token_details") or {}
-        cached = inp.get("cached_tokens_details") or {}
-        out = u.get("output_token_details") or {}
-        rows.append(
-            {
-                "response_id": response.get("id"),
-                "call_id": r.call_id,
-                "status": response.get("status"),
-                "input_text": inp.get("text_tokens", 0),
-                "input_audio": inp.get("audio_tokens", 0),
-                "input_image": inp.get("image_tokens", 0),
-                "cached_text": cached.get("text_tokens", 0),
-                "cached_audio": cached.get("audio_tokens", 0),
-                "cached_image": cached.get("image_tokens", 0),
-                "output_text": out.get("text_tokens", 0),
-                "output_audio": out.get("audio_tokens", 0),
-                "input_tokens": u.get("input_tokens", 0),
-                "output_tokens": u.get("output_tokens", 0),
-                "total_tokens": u.get("total_tokens", 0),
-            }
-        )
-    frame = pd.DataFrame(rows, columns=["response_id", "call_id", "status", *USAGE_COLUMNS])
-    frame[USAGE_COLUMNS] = frame[USAGE_COLUMNS].fillna(0).astype(int)
+    rows = [_usage_row(r.event["response"], r.call_id) for r in _server(log) if r.type == "response.done"]
+    frame = _usage_frame(rows)
     if total:
         totals = {"response_id": "total", "call_id": None, "status": None, **frame[USAGE_COLUMNS].sum().to_dict()}
         frame = pd.concat([frame, pd.DataFrame([totals])], ignore_index=True)
+    return frame
+
+
+def _usage_row(response: dict[str, Any], call_id: str | None) -> dict[str, Any]:
+    u = response.get("usage") or {}
+    inp = u.get("input_token_details") or {}
+    cached = inp.get("cached_tokens_details") or {}
+    out = u.get("output_token_details") or {}
+    return {
+        "response_id": response.get("id"),
+        "call_id": call_id,
+        "status": response.get("status"),
+        "input_text": inp.get("text_tokens", 0),
+        "input_audio": inp.get("audio_tokens", 0),
+        "input_image": inp.get("image_tokens", 0),
+        "cached_text": cached.get("text_tokens", 0),
+        "cached_audio": cached.get("audio_tokens", 0),
+        "cached_image": cached.get("image_tokens", 0),
+        "output_text": out.get("text_tokens", 0),
+        "output_audio": out.get("audio_tokens", 0),
+        "input_tokens": u.get("input_tokens", 0),
+        "output_tokens": u.get("output_tokens", 0),
+        "total_tokens": u.get("total_tokens", 0),
+    }
+
+
+def _usage_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=["response_id", "call_id", "status", *USAGE_COLUMNS])
+    frame[USAGE_COLUMNS] = frame[USAGE_COLUMNS].fillna(0).astype(int)
     return frame
 
 
@@ -418,8 +421,21 @@ def cost(log: EventLog, *, model: str | None = None, prices: dict[str, Prices] |
     name = model or session_model(log)
     if not name:
         raise ValueError("The log names no model (no session.created); pass cost(model='gpt-realtime').")
-    p = prices_for(name, prices)
-    frame = usage(log, total=False)
+    frame = _priced(usage(log, total=False), prices_for(name, prices))
+    frame["model"] = name
+    totals = {"response_id": "total", "model": name, **frame[[*USAGE_COLUMNS, *_USD, "usd"]].sum().to_dict()}
+    frame = pd.concat([frame, pd.DataFrame([totals])], ignore_index=True)
+    frame[USAGE_COLUMNS] = frame[USAGE_COLUMNS].astype(int)
+    return frame
+
+
+def response_usd(response: dict[str, Any], model: str, prices: dict[str, Prices] | None = None) -> float:
+    """USD of one response (the ``response`` of a ``response.done``), priced as :func:`cost` does."""
+    return float(_priced(_usage_frame([_usage_row(response, None)]), prices_for(model, prices))["usd"].iloc[0])
+
+
+def _priced(frame: pd.DataFrame, p: Prices) -> pd.DataFrame:
+    """``frame`` (usage rows) with USD columns per modality and their sum, ``usd``."""
     per_million = 1_000_000
     frame["usd_text_in"] = (
         (frame["input_text"] - frame["cached_text"]) * p.text_in + frame["cached_text"] * p.text_cached
@@ -432,10 +448,5 @@ def cost(log: EventLog, *, model: str | None = None, prices: dict[str, Prices] |
     ) / per_million
     frame["usd_text_out"] = frame["output_text"] * p.text_out / per_million
     frame["usd_audio_out"] = frame["output_audio"] * p.audio_out / per_million
-    usd = ["usd_text_in", "usd_audio_in", "usd_image_in", "usd_text_out", "usd_audio_out"]
-    frame["usd"] = frame[usd].sum(axis=1)
-    frame["model"] = name
-    totals = {"response_id": "total", "model": name, **frame[[*USAGE_COLUMNS, *usd, "usd"]].sum().to_dict()}
-    frame = pd.concat([frame, pd.DataFrame([totals])], ignore_index=True)
-    frame[USAGE_COLUMNS] = frame[USAGE_COLUMNS].astype(int)
+    frame["usd"] = frame[_USD].sum(axis=1)
     return frame

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ._loop import io_loop
-from .tools import Tool, coerce_arguments
+from .tools import Tool, as_tools, coerce_arguments
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ class Dispatcher:
         self._on_pending = on_pending
         self._lock = threading.RLock()
         self._tools: dict[str, Tool] = {}
-        self._given: list[Any] = []  # tools as the user gave them (functions, Tools, dicts)
+        self._given: list[Any] = []  # the session's tools: Tool objects and dicts
         self._calls: dict[str, ToolCall] = {}
         self._open: dict[str | None, set[str]] = {}  # response id -> calls still without output
         self._finished: dict[str | None, str] = {}  # response id -> its final status
@@ -76,14 +76,12 @@ class Dispatcher:
 
     # -- registration ---------------------------------------------------------------------------
 
-    def replace(self, tools: Iterable[Any]) -> list[Any]:
-        """Register ``tools`` instead of the current ones; return them with functions described."""
-        given = list(tools)
-        wrapped = [Tool(t) if callable(t) and not isinstance(t, Tool | dict) else t for t in given]
+    def replace(self, tools: Iterable[Any]) -> None:
+        """Run ``tools`` (functions, :class:`Tool` objects; dicts are left to the user) from now on."""
+        items = as_tools(list(tools))
         with self._lock:
-            self._given = given
-            self._tools = {t.name: t for t in wrapped if isinstance(t, Tool)}
-        return [t.definition if isinstance(t, Tool) else t for t in wrapped]
+            self._given = items
+            self._tools = {t.name: t for t in items if isinstance(t, Tool)}
 
     def adding(self, tool: Tool) -> list[Any]:
         """The current tools with ``tool`` added (replacing one of the same name)."""
@@ -284,8 +282,4 @@ def _error(message: str) -> str:
 
 
 def _name_of(tool: Any) -> str | None:
-    if isinstance(tool, Tool):
-        return tool.name
-    if isinstance(tool, dict):
-        return tool.get("name")
-    return getattr(tool, "__name__", None)
+    return tool.name if isinstance(tool, Tool) else tool.get("name") if isinstance(tool, dict) else None

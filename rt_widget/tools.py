@@ -147,6 +147,16 @@ class Tool:
         return str(self.definition["name"])
 
 
+def as_tools(tools: Any) -> Any:
+    """A tools list with its plain functions wrapped as :class:`Tool` (each described once).
+
+    Anything else is returned as given, for the session config to check and explain.
+    """
+    if not isinstance(tools, list | tuple):
+        return tools
+    return [Tool(t) if callable(t) and not isinstance(t, Tool | dict) else t for t in tools]
+
+
 def coerce_arguments(fn: Callable[..., Any], arguments: dict[str, Any]) -> dict[str, Any]:
     """The model's JSON arguments as the values ``fn``'s hints ask for (enums, dataclasses...).
 

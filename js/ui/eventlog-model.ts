@@ -28,14 +28,6 @@ export class EventLogModel {
 		return this.#rows;
 	}
 
-	get filter(): string {
-		return this.#filter;
-	}
-
-	get fold(): boolean {
-		return this.#fold;
-	}
-
 	add(direction: Direction, event: RealtimeEvent, t: number): void {
 		this.events.push({ direction, t, event });
 		this.#place(this.events.length - 1);

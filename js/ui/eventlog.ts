@@ -5,7 +5,7 @@ import type { Session } from "../session";
 import { h, perFrame } from "./dom";
 import { EventLogModel } from "./eventlog-model";
 
-export const ROW_HEIGHT = 22;
+const ROW_HEIGHT = 22; // px, as in widget.css (.rt-log-row)
 const OVERSCAN = 10;
 
 export function renderEventLog(root: HTMLElement, session: Session): () => void {

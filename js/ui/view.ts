@@ -1,6 +1,7 @@
 // One view of the widget: its parts in a root that adapts to narrow cells and projectors.
 
 import type { AnyModel } from "@anywidget/types";
+import { reportApproval } from "../bridge";
 import type { Session } from "../session";
 import type { RealtimeModel } from "../types";
 import { renderApprovals } from "./approvals";
@@ -12,7 +13,7 @@ import { renderMeters } from "./meters";
 import { renderTranscript } from "./transcript";
 
 /** Below this width (px) the controls stack and labels shorten. */
-export const COMPACT_WIDTH = 560;
+const COMPACT_WIDTH = 560;
 
 export function renderView(el: HTMLElement, model: AnyModel<RealtimeModel>, session: Session): () => void {
 	const root = h("div", { class: "rt-widget", role: "region", "aria-label": "Realtime voice session" });
@@ -21,7 +22,7 @@ export function renderView(el: HTMLElement, model: AnyModel<RealtimeModel>, sess
 		renderControls(root, model, session),
 		renderBanner(root, model),
 		renderMeters(root, session),
-		renderApprovals(root, model, (callId, approved) => model.send({ kind: "approval", call_id: callId, approved })),
+		renderApprovals(root, model, (callId, approved) => reportApproval(model, callId, approved)),
 		renderTranscript(root, session),
 		renderEventLog(root, session),
 	];

@@ -146,7 +146,7 @@ def test_tools_over_the_sideband_when_the_browser_never_sees_the_call(page: Page
     kernel = open_and_run(page, lab, path)
     try:
         page.locator(".rt-connect").click()
-        assert kernel.wait_until("s.status == 'connected' and s._sideband_open()")
+        assert kernel.wait_until("s.status == 'connected' and s._open_sideband() is not None")
         kernel.execute("s.say('call get weather city=Bergen')")
         assert replies(kernel, 1)[-1] == "The get_weather tool says: city Bergen, sky clear, degrees 21."
         # The tool's events came only over the sideband (no browser sequence number).
