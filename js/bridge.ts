@@ -1,12 +1,9 @@
 // The wire between the browser and the kernel: batched events up, requests with replies.
 
-import type { AnyModel } from "@anywidget/types";
+import type { Channel } from "./kernel-channel";
 import type { Answer } from "./rtc/call";
 import { postOffer } from "./rtc/signaling";
-import type { BrowserMessage, Direction, KernelMessage, RealtimeEvent, RealtimeModel, WireEvent } from "./types";
-
-/** The part of the anywidget model the bridge needs (easy to fake in tests). */
-export type Channel = Pick<AnyModel<RealtimeModel>, "send" | "on" | "off">;
+import type { BrowserMessage, Direction, KernelMessage, RealtimeEvent, WireEvent } from "./types";
 
 function post(channel: Channel, message: BrowserMessage): void {
 	channel.send(message);
@@ -21,10 +18,12 @@ const URGENT = new Set(["response.function_call_arguments.done", "response.done"
  * Every comm message costs the kernel a round of work, so past a few hundred messages a
  * second they queue up. The first event after a quiet spell goes at once, in the same task
  * (a timer would let a frame's rendering go first); later ones share one message per
- * `intervalMs`. Comm messages are ordered, so sequence numbers let the kernel
- * drop re-sent duplicates and notice gaps.
+ * `intervalMs` (`directIntervalMs` on the loopback link, where messages are cheap). The
+ * page's events are numbered in its own stream, so the kernel can put them back in order
+ * whichever path they took, and drop repeats.
  */
 export class EventBatcher {
+	readonly #stream = crypto.randomUUID();
 	#seq = 0;
 	#pending: WireEvent[] = [];
 	#timer: ReturnType<typeof setTimeout> | null = null;
@@ -35,12 +34,14 @@ export class EventBatcher {
 		private readonly intervalMs = 8,
 		private readonly maxBatch = 500,
 		private readonly now: () => number = () => performance.now(),
+		private readonly directIntervalMs = 1,
 	) {}
 
 	push(direction: Direction, event: RealtimeEvent, t: number, callId: string | null): void {
 		this.#pending.push({ seq: this.#seq++, direction, t, call_id: callId, event });
 		if (this.#timer !== null && this.#pending.length < this.maxBatch && !URGENT.has(event.type)) return;
-		const wait = this.#lastFlush + this.intervalMs - this.now();
+		const interval = this.channel.direct ? this.directIntervalMs : this.intervalMs;
+		const wait = this.#lastFlush + interval - this.now();
 		if (wait <= 0 || this.#pending.length >= this.maxBatch || URGENT.has(event.type)) this.flush();
 		else this.#timer ??= setTimeout(() => this.flush(), wait);
 	}
@@ -52,7 +53,7 @@ export class EventBatcher {
 		const events = this.#pending;
 		this.#pending = [];
 		this.#lastFlush = this.now();
-		post(this.channel, { kind: "events", events });
+		post(this.channel, { kind: "events", stream: this.#stream, events });
 	}
 }
 

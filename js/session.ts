@@ -3,8 +3,9 @@
 // controls need (active response, turn detection), and carries out their commands.
 
 import type { AnyModel } from "@anywidget/types";
-import { EventBatcher, reportCall, requestAnswer } from "./bridge";
+import { EventBatcher, reportApproval, reportCall, requestAnswer } from "./bridge";
 import { nowMs } from "./clock";
+import { KernelChannel } from "./kernel-channel";
 import { PushToTalk } from "./push-to-talk";
 import { Call, type CallState } from "./rtc/call";
 import type { Direction, KernelMessage, RealtimeEvent, RealtimeModel, Status } from "./types";
@@ -20,6 +21,7 @@ export class Session {
 	transcriptVersion = 0;
 	/** When the current call connected (performance.now()), for the call duration. */
 	connectedAt: number | null = null;
+	readonly #channel: KernelChannel;
 	readonly #batcher: EventBatcher;
 	readonly #audio: HTMLAudioElement;
 	readonly #listeners = new Set<() => void>();
@@ -30,11 +32,19 @@ export class Session {
 	#ptt: PushToTalk | null = null; // for the current call
 
 	constructor(private readonly model: AnyModel<RealtimeModel>) {
-		this.#batcher = new EventBatcher(model);
+		this.#channel = new KernelChannel(model);
+		this.#channel.requestLink(location.hostname);
+		this.#batcher = new EventBatcher(this.#channel);
 		this.#audio = new Audio();
 		this.#audio.autoplay = true;
 		this.#audio.volume = model.get("volume") ?? 1;
-		model.on("msg:custom", this.#onKernelMessage);
+		this.#channel.on("msg:custom", this.#onKernelMessage);
+		if (["connecting", "connected"].includes(model.get("status"))) {
+			// A call belongs to the page that made it: this one was left by a page since reloaded
+			// or closed, and its media ended with that page.
+			this.#setStatus("closed", "");
+			model.save_changes();
+		}
 		model.on("change:muted", this.#onMuted);
 		model.on("change:volume", this.#onVolume);
 	}
@@ -71,7 +81,7 @@ export class Session {
 	async connect(): Promise<void> {
 		if (this.active) return;
 		const call = new Call(
-			(sdp) => requestAnswer(this.model, sdp),
+			(sdp) => requestAnswer(this.#channel, sdp),
 			{
 				onEvent: (direction, event, time) => this.#onEvent(call, direction, event, time),
 				onState: (state, detail) => this.#onState(call, state, detail),
@@ -86,7 +96,7 @@ export class Session {
 		this.#activeResponse = null;
 		await call.connect();
 		call.setMuted(this.model.get("muted"));
-		if (call.callId) reportCall(this.model, call.callId);
+		if (call.callId) reportCall(this.#channel, call.callId);
 		this.#changed();
 	}
 
@@ -128,6 +138,11 @@ export class Session {
 		return this.#ptt?.down ?? false;
 	}
 
+	/** Approve or deny a tool call waiting in the kernel. */
+	decide(callId: string, approved: boolean): void {
+		reportApproval(this.#channel, callId, approved);
+	}
+
 	/** Stop the model: cancel the response in progress, then cut off its audio. */
 	interrupt(): void {
 		if (this.#activeResponse !== null) this.#send({ type: "response.cancel" });
@@ -136,11 +151,11 @@ export class Session {
 
 	dispose(): void {
 		if (this.#statsTimer !== null) clearInterval(this.#statsTimer);
-		this.model.off("msg:custom", this.#onKernelMessage);
 		this.model.off("change:muted", this.#onMuted);
 		this.model.off("change:volume", this.#onVolume);
 		this.hangup();
 		this.#batcher.flush();
+		this.#channel.dispose();
 		this.#audio.srcObject = null;
 		this.#listeners.clear();
 	}
@@ -181,7 +196,7 @@ export class Session {
 		this.#statsTimer = setInterval(async () => {
 			if (call.state !== "connected") return;
 			const stats = await call.stats();
-			if (stats) this.model.send({ kind: "stats", call_id: call.callId, t: nowMs(), stats });
+			if (stats) this.#channel.send({ kind: "stats", call_id: call.callId, t: nowMs(), stats });
 		}, 1000);
 	}
 

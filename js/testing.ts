@@ -1,6 +1,6 @@
 // Test helpers: a fake of the anywidget model's messaging surface.
 
-import type { Channel } from "./bridge";
+import type { Channel } from "./kernel-channel";
 import type { BrowserMessage, KernelMessage } from "./types";
 
 type Listener = (msg: KernelMessage) => void;
@@ -13,13 +13,13 @@ export class FakeChannel implements Channel {
 		this.sent.push(msg as BrowserMessage);
 	};
 
-	on = ((_name: string, listener: Listener) => {
+	on(_name: "msg:custom", listener: Listener): void {
 		this.#listeners.add(listener);
-	}) as Channel["on"];
+	}
 
-	off = ((_name?: string | null, listener?: Listener | null) => {
-		if (listener) this.#listeners.delete(listener);
-	}) as Channel["off"];
+	off(_name: "msg:custom", listener: Listener): void {
+		this.#listeners.delete(listener);
+	}
 
 	get listenerCount(): number {
 		return this.#listeners.size;

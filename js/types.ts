@@ -1,6 +1,8 @@
 // Shapes shared by the front end. `RealtimeModel` mirrors the synced traits of
 // rt_widget/_widget.py:Realtime; keep the two in step.
 
+import type { TransportStats } from "./rtc/call";
+
 export type Status = "idle" | "connecting" | "connected" | "closed" | "error";
 
 export interface RealtimeModel {
@@ -55,10 +57,21 @@ export type KernelMessage =
 	| { kind: "hangup" }
 	| { kind: "send"; event: RealtimeEvent };
 
+/** The loopback link's own messages (see kernel-channel.ts and rt_widget/loopback.py). */
+export type LinkMessage =
+	/** Over the comm: where to join the link, and the token to join with (null: no link). */
+	| { kind: "link"; id: string; url: string | null; token?: string }
+	/** Over the link: joined. */
+	| { kind: "ready" }
+	/** Over the link: the kernel has every event up to `seq`. */
+	| { kind: "ack"; seq: number };
+
 /** Messages to the kernel (Realtime._on_message in Python). */
 export type BrowserMessage =
+	| { kind: "link"; id: string }
 	| { kind: "offer"; id: string; sdp: string }
-	| { kind: "events"; events: WireEvent[] }
+	/** `stream` is the page's own: each page numbers its events from 0. */
+	| { kind: "events"; stream: string; events: WireEvent[] }
 	| { kind: "call"; call_id: string }
 	| { kind: "approval"; call_id: string; approved: boolean }
-	| { kind: "stats"; call_id: string | null; t: number; stats: Record<string, number | string | undefined> };
+	| { kind: "stats"; call_id: string | null; t: number; stats: TransportStats };

@@ -20,8 +20,10 @@ from ._loop import io_loop
 from .config import VAD_FIELDS, SessionConfig
 from .dispatch import Dispatcher
 from .events import EventLog
+from .loopback import PageLink, loopback_server
 from .providers import CallAnswer, ConnectError, DirectCall, Provider
 from .sideband import SidebandConnection
+from .streams import Stream
 from .tools import Tool, as_tools
 
 log = logging.getLogger(__name__)
@@ -70,7 +72,11 @@ class Realtime(anywidget.AnyWidget):
         set, Azure when ``AZURE_OPENAI_ENDPOINT`` is set, otherwise the embedded emulator.
     sideband:
         Also join each call from the kernel over a WebSocket (OpenAI, Azure and the emulator).
-        Needed by :meth:`wait_for`; its events are merged with the browser's, without duplicates.
+        Its events are merged with the browser's, without duplicates.
+    loopback:
+        Let a page on this machine reach the kernel over a loopback WebSocket (the default):
+        its events arrive in about a millisecond, also while a cell runs, and tool results
+        go back as fast. Pages elsewhere, or with ``loopback=False``, use Jupyter's comm.
     autosave:
         A ``.jsonl`` path: every event is appended there and flushed batch by batch, so a
         kernel crash loses at most one batch. Reload it with ``rt.EventLog.load(path)``.
@@ -109,6 +115,7 @@ class Realtime(anywidget.AnyWidget):
         *,
         provider: Provider | str | None = None,
         sideband: bool = False,
+        loopback: bool = True,
         autosave: str | pathlib.Path | None = None,
         budget_usd: float | None = None,
         price_model: str | None = None,
@@ -132,6 +139,8 @@ class Realtime(anywidget.AnyWidget):
         self.provider = providers.select(provider)
         if sideband and self.provider.beta:
             raise ValueError("The legacy beta shape has no sideband connection; use sideband=False.")
+        if not isinstance(loopback, bool):
+            raise ValueError(f"loopback={loopback!r} is not valid: use True or False.")
         if not isinstance(presenter, bool):
             raise ValueError(f"presenter={presenter!r} is not valid: use True or False.")
         super().__init__(_widget_id=uuid.uuid4().hex, provider_name=self.provider.name, presenter=presenter)
@@ -141,7 +150,11 @@ class Realtime(anywidget.AnyWidget):
             self.events.autosave(autosave)
         self._sideband_wanted = sideband
         self._sideband: SidebandConnection | None = None
-        self._next_seq = 0
+        self._loopback_wanted = loopback
+        self._loopback_token: str | None = None
+        self._calling_page: PageLink | None = None  # the page in the call, when it has a link
+        self._streams: dict[str, Stream] = {}  # per page: events in order, whichever path
+        self._order = threading.Lock()  # one batch at a time, from the comm or the link
         self._seen: set[str] = set()  # server event ids, so sideband and browser copies merge
         self._lock = threading.Lock()
         self._callbacks: dict[str, list[Callback]] = {}
@@ -150,7 +163,7 @@ class Realtime(anywidget.AnyWidget):
         self._stats: list[dict[str, Any]] = []
         self._budget = budget_usd
         self._spent = 0.0  # USD of every response so far, priced as it is done
-        self.on_msg(self._on_message)
+        self.on_msg(lambda _widget, msg, _buffers: self._on_message(msg))
 
     # -- commands ------------------------------------------------------------------------------
 
@@ -285,14 +298,15 @@ class Realtime(anywidget.AnyWidget):
     async def wait_for(self, type_: str, timeout: float = 30) -> dict[str, Any]:  # noqa: ASYNC109 - the API the docs show
         """Wait, inside a running cell, for the next event of ``type_``; return it.
 
-        A running cell keeps the kernel busy, and then browser messages wait; so this listens
-        on the sideband (``Realtime(sideband=True)``), which reaches the kernel directly.
+        A running cell keeps the kernel busy, and then comm messages wait; so this needs a path
+        that reaches the kernel directly: the page's loopback link (on by default when the
+        browser runs on the kernel's machine) or the sideband (``Realtime(sideband=True)``).
         """
-        if self._open_sideband() is None:
+        if self._open_sideband() is None and not self._linked():
             raise RuntimeError(
-                "wait_for() needs the sideband connection: create the session with "
-                "Realtime(sideband=True) and connect. (While a cell runs, the kernel cannot "
-                "receive the browser's messages.)"
+                "wait_for() needs events that reach the kernel while a cell runs: connect from a "
+                "browser on this machine (the loopback link), or create the session with "
+                "Realtime(sideband=True) and connect. Comm messages wait until the cell ends."
             )
         loop = asyncio.get_running_loop()
         future: asyncio.Future[dict[str, Any]] = loop.create_future()
@@ -341,14 +355,24 @@ class Realtime(anywidget.AnyWidget):
     # -- messages from the browser ---------------------------------------------------------------
 
     def _post(self, msg: dict[str, Any]) -> None:
-        super().send(msg)
+        """A command for the page in the call: over its link when it has one, else the comm."""
+        self._reply(msg, self._calling_page)
 
-    def _on_message(self, _widget: object, msg: dict[str, Any], _buffers: list[bytes]) -> None:
+    def _reply(self, msg: dict[str, Any], page: PageLink | None) -> None:
+        if page is not None:
+            page.send(msg)
+        else:
+            anywidget.AnyWidget.send(self, msg)
+
+    def _on_message(self, msg: dict[str, Any], page: PageLink | None = None) -> None:
+        """A message from a page: over the comm (main thread) or its link (the link's thread)."""
         kind = msg.get("kind")
-        if kind == "offer":
-            self._on_offer(str(msg.get("id", "")), str(msg.get("sdp", "")))
+        if kind == "link":
+            self._on_link_request(str(msg.get("id", "")))
+        elif kind == "offer":
+            self._on_offer(str(msg.get("id", "")), str(msg.get("sdp", "")), page)
         elif kind == "events":
-            self._on_events(msg.get("events") or [])
+            self._on_events(str(msg.get("stream", "")), msg.get("events") or [])
         elif kind == "call":
             self._on_call(str(msg.get("call_id") or ""))
         elif kind == "approval":
@@ -360,29 +384,43 @@ class Realtime(anywidget.AnyWidget):
             sample = {"t": (msg.get("t") or 0) / 1000, "call_id": msg.get("call_id"), **(msg.get("stats") or {})}
             self._stats.append(sample)
 
-    def _on_offer(self, request_id: str, sdp: str) -> None:
+    def _on_link_request(self, request_id: str) -> None:
+        """Tell the page (over the comm, once: never a trait) where and how to join the link."""
+        reply: dict[str, Any] = {"kind": "link", "id": request_id, "url": None}
+        if self._loopback_wanted:
+            server = loopback_server()
+            if self._loopback_token is None:
+                self._loopback_token = server.route(self._on_message, lambda msg: self._reply(msg, None))
+            reply.update(url=server.url, token=self._loopback_token)
+        self._reply(reply, None)
+
+    def _on_offer(self, request_id: str, sdp: str, page: PageLink | None) -> None:
         self._close_sideband()
         self._active_response = None
         self._dispatcher.reset()
+        self._calling_page = page  # commands for this call go to the page that made it
         future = io_loop().submit(self.provider.connect(sdp, self.config))
-        future.add_done_callback(lambda f: self._reply(request_id, f))
+        future.add_done_callback(lambda f: self._answer(request_id, f, page))
 
-    def _reply(self, request_id: str, future: concurrent.futures.Future[CallAnswer | DirectCall]) -> None:
+    def _answer(
+        self, request_id: str, future: concurrent.futures.Future[CallAnswer | DirectCall], page: PageLink | None
+    ) -> None:
         try:
             result = future.result()
         except ConnectError as exc:
-            self._post({"kind": "answer", "id": request_id, "error": str(exc)})
+            self._reply({"kind": "answer", "id": request_id, "error": str(exc)}, page)
             return
         except Exception as exc:
             log.debug("connect failed", exc_info=True)
             message = f"Unexpected {type(exc).__name__} while creating the call: {exc}"
-            self._post({"kind": "answer", "id": request_id, "error": message})
+            self._reply({"kind": "answer", "id": request_id, "error": message}, page)
             return
         if isinstance(result, DirectCall):
             # The ephemeral key travels once, in this message: never in a trait or the log.
-            self._post({"kind": "answer", "id": request_id, "direct": {"url": result.url, "token": result.token}})
+            direct = {"url": result.url, "token": result.token}
+            self._reply({"kind": "answer", "id": request_id, "direct": direct}, page)
             return
-        self._post({"kind": "answer", "id": request_id, "sdp": result.sdp, "call_id": result.call_id})
+        self._reply({"kind": "answer", "id": request_id, "sdp": result.sdp, "call_id": result.call_id}, page)
         self._on_call(result.call_id or "")
 
     def _on_call(self, call_id: str) -> None:
@@ -403,21 +441,18 @@ class Realtime(anywidget.AnyWidget):
         if sideband is not None:
             sideband.close()
 
-    def _on_events(self, batch: list[dict[str, Any]]) -> None:
-        for item in batch:
-            seq = int(item["seq"])
-            if seq < self._next_seq:
-                continue  # a re-sent batch: already logged
-            self._next_seq = seq + 1
-            t = item.get("t")
-            direction = "client" if item.get("direction") == "client" else "server"
-            self._ingest(
-                item["event"],
-                direction,
-                seq=seq,
-                call_id=item.get("call_id") or None,
-                t_browser=t / 1000 if t is not None else None,
-            )
+    def _on_events(self, stream: str, batch: list[dict[str, Any]]) -> None:
+        with self._order:  # batches from the comm and the link, one at a time
+            for item in self._streams.setdefault(stream, Stream()).accept(batch):
+                t = item.get("t")
+                direction = "client" if item.get("direction") == "client" else "server"
+                self._ingest(
+                    item["event"],
+                    direction,
+                    seq=int(item["seq"]),
+                    call_id=item.get("call_id") or None,
+                    t_browser=t / 1000 if t is not None else None,
+                )
         self.events.flush()
 
     def _ingest(
@@ -460,6 +495,17 @@ class Realtime(anywidget.AnyWidget):
         elif event.get("type") == "response.done":
             self._active_response = None
             self._check_budget(event.get("response") or {})
+
+    def _linked(self) -> bool:
+        page = self._calling_page
+        return page is not None and page.open
+
+    def close(self) -> None:
+        """Close the widget (its views disappear); the loopback token stops working."""
+        token = getattr(self, "_loopback_token", None)  # close() also runs for a half-built widget
+        if token is not None:
+            loopback_server().drop(token)
+        super().close()
 
     def _open_sideband(self) -> SidebandConnection | None:
         sideband = self._sideband

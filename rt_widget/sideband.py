@@ -102,6 +102,9 @@ class SidebandConnection:
     def close(self) -> None:
         """Leave the call (the call itself goes on)."""
         ws = self._ws
-        if ws is not None:
-            with_timeout = asyncio.wait_for(ws.close(), 5)
-            io_loop().submit(with_timeout).result(10)
+        if ws is None:
+            return
+        loop = io_loop()
+        closing = loop.submit(asyncio.wait_for(ws.close(), 5))
+        if threading.current_thread() is not loop.thread:  # on the loop, waiting would block it
+            closing.result(10)

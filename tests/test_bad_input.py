@@ -37,6 +37,7 @@ def free_port() -> int:
 
 CASES: list[tuple[str, Callable[[], object], type[Exception], tuple[str, ...]]] = [
     ("unknown voice", realtime(voice="bob"), ValueError, ("voice='bob'", "'marin'")),
+    ("loopback not a bool", realtime(loopback="yes"), ValueError, ("loopback='yes'", "True or False")),
     ("voice of wrong type", realtime(voice=3), ValueError, ("voice=3",)),
     ("threshold above 1", realtime(threshold=1.5), ValueError, ("threshold=1.5", "from 0 to 1")),
     ("threshold below 0", realtime(threshold=-0.1), ValueError, ("threshold=-0.1",)),

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from typing import Any
 
+import anywidget
 import pytest
+from websockets.sync.client import connect
 
 import rt_widget as rt
 from rt_widget.config import SessionConfig
@@ -34,12 +37,12 @@ class Captured:
 @pytest.fixture
 def sent(monkeypatch) -> Captured:
     captured = Captured()
-    monkeypatch.setattr(rt.Realtime, "_post", lambda self, content: captured(content))
+    monkeypatch.setattr(rt.Realtime, "_reply", lambda self, content, page: captured(content))
     return captured
 
 
 def browser_says(widget: rt.Realtime, msg: dict[str, Any]) -> None:
-    widget._on_message(widget, msg, [])
+    widget._on_message(msg)
 
 
 def test_offer_is_answered_through_the_provider(emulator, rtc_client, sent):
@@ -109,6 +112,52 @@ def test_event_batches_land_in_order_without_duplicates():
     assert records[0]["t_browser"] == pytest.approx(1_700_000_000.0)
     assert records[0]["t_kernel"] == pytest.approx(time.time(), abs=60)
     assert list(widget.events.df.columns)[:4] == ["seq", "call_id", "direction", "type"]
+
+
+def test_each_page_numbers_its_own_events():
+    # A reloaded page (or a second one) starts again from 0: its events are not repeats.
+    widget = rt.Realtime(provider=Local())
+    browser_says(widget, {"kind": "events", "stream": "page-1", "events": [wire(0, "a"), wire(1, "b")]})
+    browser_says(widget, {"kind": "events", "stream": "page-2", "events": [wire(0, "c")]})
+    browser_says(widget, {"kind": "events", "stream": "page-1", "events": [wire(1, "b"), wire(2, "d")]})
+    assert widget.events.types == ["a", "b", "c", "d"]
+
+
+def test_the_link_is_offered_on_loopback_with_a_token_kept_out_of_state(sent):
+    widget = rt.Realtime(provider=Local())
+    browser_says(widget, {"kind": "link", "id": "r1"})
+    reply = sent.wait()
+    assert reply["kind"] == "link"
+    assert reply["id"] == "r1"
+    assert reply["url"].startswith("ws://127.0.0.1:")
+    assert len(reply["token"]) >= 32
+    assert reply["token"] not in repr(widget.get_state())
+
+    without = rt.Realtime(provider=Local(), loopback=False)
+    browser_says(without, {"kind": "link", "id": "r2"})
+    assert sent.wait() == {"kind": "link", "id": "r2", "url": None}
+
+
+def test_a_page_on_the_link_gets_its_answer_and_the_calls_commands_over_it(emulator, rtc_client, monkeypatch):
+    comm = Captured()
+    monkeypatch.setattr(anywidget.AnyWidget, "send", lambda self, content, buffers=None: comm(content))
+    widget = rt.Realtime(provider=Local(emulator))
+    browser_says(widget, {"kind": "link", "id": "r1"})
+    offer = comm.wait()
+    with connect(offer["url"], open_timeout=5) as link:
+        link.send(json.dumps({"kind": "hello", "token": offer["token"]}))
+        assert json.loads(link.recv(5)) == {"kind": "ready"}
+        link.send(json.dumps({"kind": "offer", "id": "o1", "sdp": rtc_client.offer()}))
+        answer = json.loads(link.recv(15))
+        assert answer["kind"] == "answer"
+        assert answer["id"] == "o1"
+        rtc_client.accept(answer["sdp"])
+        rtc_client.wait_for("session.created")
+        widget.status = "connected"
+        widget.send({"type": "response.create"})
+        assert json.loads(link.recv(5)) == {"kind": "send", "event": {"type": "response.create"}}
+        assert widget._linked()
+    assert comm.messages == [offer]  # only the link's own offer went over the comm
 
 
 def test_commands_reach_the_browser(sent):

@@ -1,7 +1,6 @@
 // One view of the widget: its parts in a root that adapts to narrow cells and projectors.
 
 import type { AnyModel } from "@anywidget/types";
-import { reportApproval } from "../bridge";
 import type { Session } from "../session";
 import type { RealtimeModel } from "../types";
 import { renderApprovals } from "./approvals";
@@ -22,7 +21,7 @@ export function renderView(el: HTMLElement, model: AnyModel<RealtimeModel>, sess
 		renderControls(root, model, session),
 		renderBanner(root, model),
 		renderMeters(root, session),
-		renderApprovals(root, model, (callId, approved) => reportApproval(model, callId, approved)),
+		renderApprovals(root, model, (callId, approved) => session.decide(callId, approved)),
 		renderTranscript(root, session),
 		renderEventLog(root, session),
 	];

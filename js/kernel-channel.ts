@@ -1,0 +1,122 @@
+// The wire to the kernel: Jupyter's comm, or a loopback WebSocket straight into the kernel
+// process when the page runs on the kernel's machine (see rt_widget/loopback.py). No DOM.
+
+import type { BrowserMessage, KernelMessage, LinkMessage } from "./types";
+
+type Listener = (msg: KernelMessage) => void;
+
+/** What the rest of the front end needs to talk to the kernel (easy to fake in tests). */
+export interface Channel {
+	send(message: BrowserMessage): void;
+	on(name: "msg:custom", listener: Listener): void;
+	off(name: "msg:custom", listener: Listener): void;
+	/** Whether messages reach the kernel directly (then batching can be finer). */
+	readonly direct?: boolean;
+}
+
+/** The anywidget model's messaging surface (the comm). */
+export interface Comm {
+	send(message: unknown): void;
+	on(name: "msg:custom", listener: Listener): void;
+	off(name: "msg:custom", listener: Listener): void;
+}
+
+const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/** Whether a page served from `hostname` runs on the kernel's machine (as far as we can tell). */
+export function isLoopback(hostname: string): boolean {
+	return LOOPBACK_HOSTS.has(hostname) || hostname.endsWith(".localhost");
+}
+
+/**
+ * Messages to and from the kernel over the comm until the loopback link is ready, then over
+ * the link. Comm messages wait for the kernel to be idle; link messages go to a thread of the
+ * kernel process at once. Event batches sent on the link are kept until the kernel confirms
+ * them: if the link breaks, the unconfirmed ones go again over the comm (the kernel drops
+ * repeats by sequence number), so nothing is lost.
+ */
+export class KernelChannel implements Channel {
+	readonly #listeners = new Set<Listener>();
+	readonly #requestId = crypto.randomUUID();
+	#socket: WebSocket | null = null;
+	#ready = false;
+	#unconfirmed: Extract<BrowserMessage, { kind: "events" }>[] = [];
+
+	constructor(
+		private readonly comm: Comm,
+		private readonly openSocket: (url: string) => WebSocket = (url) => new WebSocket(url),
+	) {
+		comm.on("msg:custom", this.#fromComm);
+	}
+
+	get direct(): boolean {
+		return this.#ready;
+	}
+
+	/** Ask the kernel for its loopback link; only pages on the kernel's machine can use it. */
+	requestLink(hostname: string): void {
+		if (isLoopback(hostname)) this.comm.send({ kind: "link", id: this.#requestId });
+	}
+
+	send(message: BrowserMessage): void {
+		if (this.#ready && this.#socket) {
+			this.#socket.send(JSON.stringify(message));
+			if (message.kind === "events") this.#unconfirmed.push(message);
+		} else {
+			this.comm.send(message);
+		}
+	}
+
+	on(_name: "msg:custom", listener: Listener): void {
+		this.#listeners.add(listener);
+	}
+
+	off(_name: "msg:custom", listener: Listener): void {
+		this.#listeners.delete(listener);
+	}
+
+	dispose(): void {
+		this.comm.off("msg:custom", this.#fromComm);
+		this.#socket?.close();
+		this.#listeners.clear();
+	}
+
+	#emit(msg: KernelMessage): void {
+		for (const listener of [...this.#listeners]) listener(msg);
+	}
+
+	#fromComm = (msg: KernelMessage | LinkMessage): void => {
+		if (msg.kind === "link") {
+			if (msg.id === this.#requestId && msg.url && msg.token && !this.#socket) this.#join(msg.url, msg.token);
+		} else if (msg.kind !== "ready" && msg.kind !== "ack") {
+			this.#emit(msg);
+		}
+	};
+
+	#join(url: string, token: string): void {
+		let socket: WebSocket;
+		try {
+			socket = this.openSocket(url);
+		} catch {
+			return; // e.g. a content security policy: the comm it is
+		}
+		this.#socket = socket;
+		socket.onopen = () => socket.send(JSON.stringify({ kind: "hello", token }));
+		socket.onmessage = (e: MessageEvent<string>) => {
+			const msg = JSON.parse(e.data) as KernelMessage | LinkMessage;
+			if (msg.kind === "ready") this.#ready = true;
+			else if (msg.kind === "ack") this.#confirm(msg.seq);
+			else if (msg.kind !== "link") this.#emit(msg);
+		};
+		socket.onclose = () => {
+			this.#ready = false;
+			this.#socket = null;
+			for (const message of this.#unconfirmed.splice(0)) this.comm.send(message);
+		};
+	}
+
+	#confirm(seq: number): void {
+		const done = this.#unconfirmed.findIndex((m) => (m.events.at(-1)?.seq ?? -1) >= seq);
+		this.#unconfirmed.splice(0, done + 1);
+	}
+}
