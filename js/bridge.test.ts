@@ -72,6 +72,17 @@ describe("EventBatcher", () => {
 		expect(sentEvents(channel).map((e) => e.seq)).toEqual([0, 1, 2]);
 	});
 
+	it("on the loopback link sends every event at once, numbered in the page's own stream", () => {
+		const channel = new FakeChannel();
+		channel.direct = true;
+		const batcher = new EventBatcher(channel, 8, 500, () => 1000);
+		for (let i = 0; i < 3; i++) batcher.push("server", { type: "x" }, i, null);
+		expect(channel.sent).toHaveLength(3); // no timer to wait for: a busy frame cannot delay them
+		const streams = new Set(channel.sent.map((m) => (m.kind === "events" ? m.stream : "")));
+		expect(streams.size).toBe(1);
+		expect(new EventBatcher(channel).stream).not.toBe([...streams][0]); // another page, another stream
+	});
+
 	it("flush with nothing pending sends nothing", () => {
 		const channel = new FakeChannel();
 		new EventBatcher(channel).flush();

@@ -18,12 +18,14 @@ const URGENT = new Set(["response.function_call_arguments.done", "response.done"
  * Every comm message costs the kernel a round of work, so past a few hundred messages a
  * second they queue up. The first event after a quiet spell goes at once, in the same task
  * (a timer would let a frame's rendering go first); later ones share one message per
- * `intervalMs` (`directIntervalMs` on the loopback link, where messages are cheap). The
+ * `intervalMs`. On the loopback link messages are cheap, so each event goes at once, in the
+ * task that received it (`directIntervalMs` 0): a frame being drawn cannot hold it back. The
  * page's events are numbered in its own stream, so the kernel can put them back in order
  * whichever path they took, and drop repeats.
  */
 export class EventBatcher {
-	readonly #stream = crypto.randomUUID();
+	/** This page's stream: its events are numbered from 0 in it. */
+	readonly stream = crypto.randomUUID();
 	#seq = 0;
 	#pending: WireEvent[] = [];
 	#timer: ReturnType<typeof setTimeout> | null = null;
@@ -34,7 +36,7 @@ export class EventBatcher {
 		private readonly intervalMs = 8,
 		private readonly maxBatch = 500,
 		private readonly now: () => number = () => performance.now(),
-		private readonly directIntervalMs = 1,
+		private readonly directIntervalMs = 0,
 	) {}
 
 	push(direction: Direction, event: RealtimeEvent, t: number, callId: string | null): void {
@@ -53,7 +55,7 @@ export class EventBatcher {
 		const events = this.#pending;
 		this.#pending = [];
 		this.#lastFlush = this.now();
-		post(this.channel, { kind: "events", stream: this.#stream, events });
+		post(this.channel, { kind: "events", stream: this.stream, events });
 	}
 }
 

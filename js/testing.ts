@@ -7,6 +7,8 @@ type Listener = (msg: KernelMessage) => void;
 
 export class FakeChannel implements Channel {
 	sent: BrowserMessage[] = [];
+	/** Pretend to be the loopback link (messages reach the kernel directly). */
+	direct = false;
 	#listeners = new Set<Listener>();
 
 	send = (msg: unknown): void => {

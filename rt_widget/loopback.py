@@ -31,6 +31,8 @@ Message = dict[str, Any]
 Fallback = Callable[[Message], None]
 Handler = Callable[[Message, "PageLink"], None]
 
+ACK_DELAY_S = 0.02
+
 
 class PageLink:
     """One page's connection to the kernel.
@@ -43,6 +45,7 @@ class PageLink:
         self._loop = loop
         self._fallback = fallback
         self._outbox: asyncio.Queue[Message] = asyncio.Queue()
+        self._last_seq: Any = None  # the last event batch not yet acknowledged
         self.open = True
 
     def send(self, msg: Message) -> None:
@@ -62,6 +65,21 @@ class PageLink:
             self._outbox.put_nowait(msg)
         else:
             self._fallback(msg)
+
+    def received(self, seq: Any) -> None:
+        """Note an event batch; acknowledge it (with any others) a moment later.
+
+        The page keeps event batches until they are acknowledged and sends the ones that are
+        not over the comm if the link breaks. One ack per ``ACK_DELAY_S`` instead of one per
+        batch halves the link's work under load.
+        """
+        if self._last_seq is None:
+            self._loop.call_later(ACK_DELAY_S, self._ack)
+        self._last_seq = seq
+
+    def _ack(self) -> None:
+        seq, self._last_seq = self._last_seq, None
+        self._enqueue({"kind": "ack", "seq": seq})
 
     async def write(self, ws: ServerConnection) -> None:
         """Send queued messages in order until the connection ends; then pass on the rest."""
@@ -143,9 +161,7 @@ class LoopbackServer:
                 except Exception:  # one bad message must not end the page's link
                     log.exception("handling a %r message from the page failed", msg.get("kind"))
                 if msg.get("kind") == "events" and msg.get("events"):
-                    # The page keeps event batches until they are acknowledged, and sends the
-                    # ones not acknowledged over the comm if the link breaks.
-                    page.send({"kind": "ack", "seq": msg["events"][-1].get("seq")})
+                    page.received(msg["events"][-1].get("seq"))
         except ConnectionClosed:
             pass
         finally:

@@ -4,7 +4,7 @@
 import type { AnyModel } from "@anywidget/types";
 import type { Session } from "../session";
 import type { RealtimeModel, Status } from "../types";
-import { h, perFrame } from "./dom";
+import { h, perFrame, setText } from "./dom";
 
 const LABELS: Record<Status, string> = {
 	idle: "Not connected",
@@ -57,25 +57,26 @@ export function renderControls(root: HTMLElement, model: AnyModel<RealtimeModel>
 	const update = () => {
 		const state = model.get("status");
 		root.dataset.status = state;
-		connect.textContent = inCall() ? "Hang up" : "Connect";
+		setText(connect, inCall() ? "Hang up" : "Connect");
 		connect.setAttribute("aria-label", inCall() ? "Hang up the call" : "Connect to the realtime model");
 		const provider = model.get("provider_name");
-		status.textContent = [LABELS[state] ?? state, provider && `(${provider})`].filter(Boolean).join(" ");
+		setText(status, [LABELS[state] ?? state, provider && `(${provider})`].filter(Boolean).join(" "));
 		const connected = state === "connected";
 		const muted = model.get("muted");
-		mute.textContent = muted ? "Unmute" : "Mute";
+		setText(mute, muted ? "Unmute" : "Mute");
 		mute.setAttribute("aria-pressed", String(muted));
 		mute.setAttribute("aria-label", muted ? "Unmute the microphone" : "Mute the microphone");
 		talk.disabled = interrupt.disabled = !connected;
 		talk.setAttribute("aria-pressed", String(session.talking));
 		root.classList.toggle("rt-talking", session.talking);
-		volume.value = String(model.get("volume") ?? 1);
+		const level = String(model.get("volume") ?? 1);
+		if (volume.value !== level) volume.value = level;
 		presenter.setAttribute("aria-pressed", String(Boolean(model.get("presenter"))));
 		tick();
 	};
 	const tick = () => {
 		const since = session.connectedAt;
-		duration.textContent = since === null ? "" : clock((performance.now() - since) / 1000);
+		setText(duration, since === null ? "" : clock((performance.now() - since) / 1000));
 	};
 	const timer = setInterval(tick, 1000);
 

@@ -17,6 +17,11 @@ export function h<K extends keyof HTMLElementTagNameMap>(
 	return el;
 }
 
+/** Set an element's text only when it changes: even an equal write makes the page lay out again. */
+export function setText(el: HTMLElement, text: string): void {
+	if (el.textContent !== text) el.textContent = text;
+}
+
 /** Wrap `render` so that many calls within one frame draw once; `.cancel()` stops it. */
 export function perFrame(render: () => void): (() => void) & { cancel(): void } {
 	let frame: number | null = null;

@@ -77,9 +77,11 @@ export function renderMeters(root: HTMLElement, session: Session, env: MeterEnvi
 	let frame: number | null = null;
 
 	const show = (el: HTMLElement, level: number) => {
-		const percent = Math.round(level * 100);
-		(el.firstElementChild as HTMLElement).style.width = `${percent}%`;
-		el.setAttribute("aria-valuenow", String(percent));
+		const percent = String(Math.round(level * 100));
+		if (el.getAttribute("aria-valuenow") === percent) return;
+		// A transform, not a width: the bar moves sixty times a second without a layout.
+		(el.firstElementChild as HTMLElement).style.transform = `scaleX(${Number(percent) / 100})`;
+		el.setAttribute("aria-valuenow", percent);
 	};
 	const draw = () => {
 		frame = null;

@@ -10,14 +10,37 @@ export function renderTranscript(root: HTMLElement, session: Session): () => voi
 	const list = h("ol", { class: "rt-transcript", "aria-label": "Transcript", "aria-live": "polite", tabindex: 0 });
 	root.append(list);
 	let drawn = -1;
+	let stick = true; // follow the conversation unless scrolled up (read on scroll, not per frame)
+	list.addEventListener("scroll", () => {
+		stick = list.scrollHeight - list.scrollTop - list.clientHeight < 8;
+	});
+	// Each line's element, kept while its entry is unchanged: a long conversation redraws
+	// only the line that is streaming.
+	const lines = new Map<string, { el: HTMLElement; drawn: string }>();
 	const draw = perFrame(() => {
 		if (drawn === session.transcriptVersion) return; // most events do not touch the transcript
 		drawn = session.transcriptVersion;
-		const stick = list.scrollHeight - list.scrollTop - list.clientHeight < 8;
 		const entries = session.transcript.entries();
-		list.replaceChildren(...entries.map(line));
+		const wanted = entries.map((entry) => {
+			const state = JSON.stringify(entry);
+			let kept = lines.get(entry.id);
+			if (kept?.drawn !== state) {
+				kept = { el: line(entry), drawn: state };
+				lines.get(entry.id)?.el.replaceWith(kept.el);
+				lines.set(entry.id, kept);
+			}
+			return kept.el;
+		});
+		wanted.forEach((el, i) => {
+			if (list.children[i] !== el) list.insertBefore(el, list.children[i] ?? null);
+		});
+		while (list.children.length > wanted.length) list.lastElementChild?.remove();
+		if (lines.size > entries.length) {
+			const ids = new Set(entries.map((e) => e.id));
+			for (const id of lines.keys()) if (!ids.has(id)) lines.delete(id);
+		}
 		list.hidden = entries.length === 0;
-		if (stick) list.scrollTop = list.scrollHeight; // follow the conversation unless scrolled up
+		if (stick) list.scrollTop = list.scrollHeight;
 	});
 	const unsubscribe = session.subscribe(draw);
 	draw();
