@@ -281,7 +281,11 @@ class Realtime(anywidget.AnyWidget):
         return str(pending[0])
 
     def on(self, type_: str, callback: Callback) -> None:
-        """Call ``callback(event)`` for every event of ``type_`` (``"*"`` for all)."""
+        """Call ``callback(event)`` for every event of ``type_`` (``"*"`` for all).
+
+        Events that come over the loopback link or the sideband are delivered on those
+        connections' threads, also while a cell runs: keep callbacks short and thread-safe.
+        """
         if not callable(callback):
             raise TypeError(f"on() needs a callable; got {callback!r}.")
         with self._lock:

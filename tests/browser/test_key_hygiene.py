@@ -66,6 +66,9 @@ def test_no_secret_anywhere(page: Page, page_log: PageLog, sentinel_lab: LabServ
         kernel.execute("unified.say('hello')")
         kernel.wait_until("'response.done' in unified.events.types")
         unified_frames = "\n".join(frames)
+        # Both paths were watched: Jupyter's kernel socket and the loopback link's.
+        assert '"kind": "ready"' in unified_frames, "the loopback link's messages were not seen"
+        assert '"kind": "answer"' in unified_frames, "the SDP answer was not seen"
         buttons.nth(0).click()  # hang up
 
         buttons.nth(1).click()
