@@ -121,13 +121,38 @@ describe("KernelChannel", () => {
 		expect(comm.sent.at(-1)).toEqual(events(0));
 	});
 
-	it("does not join when the kernel offers no link", () => {
+	it("does not join when the kernel offers no link", async () => {
 		const { comm, sockets, channel } = setup();
 		channel.requestLink("localhost");
 		const request = comm.sent[0] as { kind: "link"; id: string };
 		comm.emit({ kind: "link", id: request.id, url: null } as never);
 		expect(sockets).toHaveLength(0);
 		expect(channel.direct).toBe(false);
+		await channel.linkSettled(60_000); // settled at once: no waiting for a link that will not come
+	});
+
+	it("settles once the link is ready, so an offer can take it", async () => {
+		const parts = setup();
+		parts.channel.requestLink("127.0.0.1");
+		let settled = false;
+		void parts.channel.linkSettled(60_000).then(() => {
+			settled = true;
+		});
+		const request = parts.comm.sent[0] as { kind: "link"; id: string };
+		parts.comm.emit({ kind: "link", id: request.id, url: "ws://127.0.0.1:9", token: "t0k" } as never);
+		const socket = parts.sockets[0] as FakeSocket;
+		socket.onopen?.();
+		await Promise.resolve();
+		expect(settled).toBe(false); // joined, not yet ready
+		socket.receive({ kind: "ready" });
+		await parts.channel.linkSettled(60_000);
+		expect(parts.channel.direct).toBe(true);
+	});
+
+	it("does not hold an offer when the page is elsewhere", async () => {
+		const { channel } = setup();
+		channel.requestLink("hub.example.com");
+		await channel.linkSettled(60_000);
 	});
 
 	it("closes the link when disposed", () => {

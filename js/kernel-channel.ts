@@ -40,6 +40,11 @@ export class KernelChannel implements Channel {
 	readonly #requestId = crypto.randomUUID();
 	#socket: WebSocket | null = null;
 	#ready = false;
+	#settle: () => void = () => {};
+	/** Resolves once the link is up, or known not to come. */
+	readonly #settled = new Promise<void>((resolve) => {
+		this.#settle = resolve;
+	});
 	#unconfirmed: Extract<BrowserMessage, { kind: "events" }>[] = [];
 
 	constructor(
@@ -56,6 +61,16 @@ export class KernelChannel implements Channel {
 	/** Ask the kernel for its loopback link; only pages on the kernel's machine can use it. */
 	requestLink(hostname: string): void {
 		if (isLoopback(hostname)) this.comm.send({ kind: "link", id: this.#requestId });
+		else this.#settle();
+	}
+
+	/**
+	 * Wait (at most `timeoutMs`) until the link is up or known not to come. An offer made
+	 * after that travels the path the whole call will use; the kernel answers the link
+	 * request before it reads an offer sent behind it, so this costs only the join.
+	 */
+	linkSettled(timeoutMs = 5000): Promise<void> {
+		return Promise.race([this.#settled, new Promise<void>((resolve) => setTimeout(resolve, timeoutMs))]);
 	}
 
 	send(message: BrowserMessage): void {
@@ -87,7 +102,9 @@ export class KernelChannel implements Channel {
 
 	#fromComm = (msg: KernelMessage | LinkMessage): void => {
 		if (msg.kind === "link") {
-			if (msg.id === this.#requestId && msg.url && msg.token && !this.#socket) this.#join(msg.url, msg.token);
+			if (msg.id !== this.#requestId || this.#socket) return;
+			if (msg.url && msg.token) this.#join(msg.url, msg.token);
+			else this.#settle(); // the kernel offers no link
 		} else if (msg.kind !== "ready" && msg.kind !== "ack") {
 			this.#emit(msg);
 		}
@@ -98,17 +115,21 @@ export class KernelChannel implements Channel {
 		try {
 			socket = this.openSocket(url);
 		} catch {
-			return; // e.g. a content security policy: the comm it is
+			this.#settle(); // e.g. a content security policy: the comm it is
+			return;
 		}
 		this.#socket = socket;
 		socket.onopen = () => socket.send(JSON.stringify({ kind: "hello", token }));
 		socket.onmessage = (e: MessageEvent<string>) => {
 			const msg = JSON.parse(e.data) as KernelMessage | LinkMessage;
-			if (msg.kind === "ready") this.#ready = true;
-			else if (msg.kind === "ack") this.#confirm(msg.seq);
+			if (msg.kind === "ready") {
+				this.#ready = true;
+				this.#settle();
+			} else if (msg.kind === "ack") this.#confirm(msg.seq);
 			else if (msg.kind !== "link") this.#emit(msg);
 		};
 		socket.onclose = () => {
+			this.#settle();
 			this.#ready = false;
 			this.#socket = null;
 			for (const message of this.#unconfirmed.splice(0)) this.comm.send(message);

@@ -81,7 +81,8 @@ export class Session {
 	async connect(): Promise<void> {
 		if (this.active) return;
 		const call = new Call(
-			(sdp) => requestAnswer(this.#channel, sdp),
+			// The offer goes once the link is settled, so the call's commands can come back on it.
+			(sdp) => this.#channel.linkSettled().then(() => requestAnswer(this.#channel, sdp)),
 			{
 				onEvent: (direction, event, time) => this.#onEvent(call, direction, event, time),
 				onState: (state, detail) => this.#onState(call, state, detail),

@@ -65,6 +65,7 @@ def test_no_secret_anywhere(page: Page, page_log: PageLog, sentinel_lab: LabServ
         kernel.wait_until("unified.status == 'connected'")
         kernel.execute("unified.say('hello')")
         kernel.wait_until("'response.done' in unified.events.types")
+        page.wait_for_timeout(300)  # Playwright hands over frame events only while it runs
         unified_frames = "\n".join(frames)
         # Both paths were watched: Jupyter's kernel socket and the loopback link's.
         assert '"kind": "ready"' in unified_frames, "the loopback link's messages were not seen"
