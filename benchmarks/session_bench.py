@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from playwright.sync_api import Page, sync_playwright
 
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
-from tests.browser.lab import KernelProbe, jupyter_lab
+from tests.browser.lab import KernelProbe, LabServer, jupyter_lab
 from tests.browser.notebook import open_and_run, write_notebook
 
 CONNECT_RUNS = 10
@@ -143,6 +143,27 @@ def latency(
     return p50, p99, len(values)
 
 
+def latency_section(
+    page: Page,
+    lab: LabServer,
+    label: str,
+    setup: str,
+    realtime: str,
+    emulator: SimpleNamespace | None,
+    teardown: str = "s.hangup()",
+) -> list[tuple[str, int, float, float, int]]:
+    """A fresh notebook whose session ``s`` is made by ``realtime``: connect, measure each rate."""
+    close_notebooks(page)
+    path = write_notebook(lab, f"bench_{label.replace(' ', '_')}.ipynb", setup, f"{realtime}\n{SESSION_CELL}")
+    kernel = open_and_run(page, lab, path)
+    page.locator(".rt-connect").click()
+    kernel.wait_until("s.status == 'connected'")
+    rows = [(label, rate, *latency(kernel, emulator, rate)) for rate in (50, 500, 5000)]
+    kernel.execute(teardown)
+    kernel.close()
+    return rows
+
+
 def sustained(kernel: KernelProbe, emulator: SimpleNamespace, rate: int, seconds: float = 2.0) -> bool:
     count = int(rate * seconds)
     kernel.execute("order.clear()")
@@ -207,36 +228,26 @@ def main() -> None:
         kernel.execute("s.hangup()")
         kernel.close()
 
-        # The same latency with the emulator embedded in the kernel (the no-key default).
-        close_notebooks(page)
-        embedded = write_notebook(
+        # The same latency with the emulator embedded in the kernel (the no-key default), and
+        # without the loopback link, as for a browser on another machine (Jupyter's comm).
+        rows += latency_section(
+            page,
             lab,
-            "bench_embedded.ipynb",
+            "in the kernel",
             "import time\nimport rt_widget as rt\nfrom rt_widget.providers import Local\nemu = rt.Emulator()",
-            "s = rt.Realtime(provider=Local(emu), turn_detection=None)\n" + SESSION_CELL,
+            "s = rt.Realtime(provider=Local(emu), turn_detection=None)",
+            None,
+            teardown="s.hangup(); emu.stop()",
         )
-        kernel = open_and_run(page, lab, embedded)
-        page.locator(".rt-connect").click()
-        kernel.wait_until("s.status == 'connected'")
-        rows += [("in the kernel", rate, *latency(kernel, None, rate)) for rate in (50, 500, 5000)]
-        kernel.execute("s.hangup(); emu.stop()")
-        kernel.close()
-
-        # Without the loopback link, as for a browser on another machine: Jupyter's comm.
-        close_notebooks(page)
-        comm_only = write_notebook(
+        rows += latency_section(
+            page,
             lab,
-            "bench_comm.ipynb",
+            "comm only",
             "import time\nimport rt_widget as rt\nfrom rt_widget.providers import OpenAI",
             f"s = rt.Realtime(provider=OpenAI(api_key={emulator.api_key!r}, base_url={emulator.base_url!r}), "
-            "turn_detection=None, loopback=False)\n" + SESSION_CELL,
+            "turn_detection=None, loopback=False)",
+            emulator,
         )
-        kernel = open_and_run(page, lab, comm_only)
-        page.locator(".rt-connect").click()
-        kernel.wait_until("s.status == 'connected'")
-        rows += [("comm only", rate, *latency(kernel, emulator, rate)) for rate in (50, 500, 5000)]
-        kernel.execute("s.hangup()")
-        kernel.close()
         browser.close()
     proc.terminate()
 
