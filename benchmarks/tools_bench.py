@@ -12,10 +12,12 @@ that carries the output. Between them: the batch to the kernel (over the loopbac
 dispatcher, a worker thread running the function, and the command back to the browser. One
 call at a time; the emulator is the embedded default.
 
-Each turn is started two ways. "In the conversation": ``s.say`` from a timer thread while no
-cell runs, as when the user speaks. "From a cell": ``s.say`` in a running cell, as a user
-typing; then JupyterLab redraws its busy/idle indicators on the page's main thread in the same
-few milliseconds as the call, and the output waits for that.
+Each turn is started three ways. "In the conversation": ``s.say`` from a timer thread while
+no cell runs, as when the user speaks. "From a cell": ``s.say`` in a running cell, as a user
+typing; the emulator's scripted model calls the tool within milliseconds, just when
+JupyterLab redraws its busy/idle indicators on the page's main thread, and the output waits
+for that. "From a cell, slow model": the same with the emulator thinking 300 ms before it
+answers (``Faults.slow_response_s``), as a real model does.
 """
 
 from __future__ import annotations
@@ -35,12 +37,15 @@ from tests.browser.lab import jupyter_lab
 from tests.browser.notebook import open_and_run, write_notebook
 
 CALLS = 60  # per way of starting the turn
+# How each turn starts, and what the emulator's model does first.
 MODES = {
-    "in the conversation": "import threading; threading.Timer(0.2, s.say, args=({text!r},)).start()",
-    "from a cell": "s.say({text!r})",
+    "in the conversation": ("", "import threading; threading.Timer(0.2, s.say, args=({text!r},)).start()"),
+    "from a cell": ("", "s.say({text!r})"),
+    "from a cell, slow model": ("emu.call(s.call_id).faults.slow_response_s = 0.3", "s.say({text!r})"),
 }
 SETUP = '''
 import rt_widget as rt
+from rt_widget.providers import Local
 
 def ping(n: int) -> dict:
     """Answers at once."""
@@ -58,7 +63,8 @@ async def doze(n: int) -> dict:
     await asyncio.sleep(0.05)
     return {"dozed": n}
 
-s = rt.Realtime(provider="emulator", output_modalities="text", turn_detection=None, tools=[ping, nap, doze])
+emu = rt.Emulator()
+s = rt.Realtime(provider=Local(emu), output_modalities="text", turn_detection=None, tools=[ping, nap, doze])
 s
 '''
 OVERHEADS = """
@@ -89,12 +95,12 @@ def main() -> None:
         page.locator(".rt-connect").click()
         kernel.wait_until("s.status == 'connected'")
         results = {}
-        for mode in MODES:
-            kernel.execute("first = len(s.tool_calls)")
+        for mode, (setup, start) in MODES.items():
+            kernel.execute(f"first = len(s.tool_calls)\n{setup}")
             for i in range(CALLS):
                 name = ("ping", "nap", "doze")[i % 3]
                 turns = kernel.eval("len(s.events.filter(type='response.output_text.done'))")
-                kernel.execute(MODES[mode].format(text=f"call {name} n={i}"))
+                kernel.execute(start.format(text=f"call {name} n={i}"))
                 time.sleep(0.6)  # let the turn finish before polling (each poll makes the kernel busy)
                 kernel.wait_until(f"len(s.events.filter(type='response.output_text.done')) > {turns}", timeout=30)
             kernel.execute(OVERHEADS)
@@ -106,14 +112,14 @@ def main() -> None:
     print("\nTool round trip, arguments done in the browser -> output on the data channel,")
     print("minus the function's own time (ping answers at once; nap and doze take 50 ms)")
     header = ("turn started", "tool", "calls", "p50 ms", "p90 ms", "max ms", "p50 to kernel")
-    print("  {:<20} {:<6} {:>6} {:>8} {:>8} {:>8} {:>14}".format(*header))
+    print("  {:<24} {:<6} {:>6} {:>8} {:>8} {:>8} {:>14}".format(*header))
     for mode, overheads in results.items():
         for name, pairs in sorted(overheads.items()):
             values = sorted(total for total, _ in pairs)
             up = statistics.median(u for _, u in pairs)
             p90 = values[int(0.9 * (len(values) - 1))]
             p50 = statistics.median(values)
-            print(f"  {mode:<20} {name:<6} {len(values):>6} {p50:>8.2f} {p90:>8.2f} {values[-1]:>8.2f} {up:>14.2f}")
+            print(f"  {mode:<24} {name:<6} {len(values):>6} {p50:>8.2f} {p90:>8.2f} {values[-1]:>8.2f} {up:>14.2f}")
     print("  target: p50 < 20 ms")
 
 

@@ -18,10 +18,15 @@ from tests.conformance import assert_client_event, assert_server_event
 class Harness:
     """An engine plus everything it emitted (each event checked for conformance)."""
 
-    def __init__(self, speaker: Speaker | None = None, model: Callable[[Context], Any] | None = None):
+    def __init__(
+        self,
+        speaker: Speaker | None = None,
+        model: Callable[[Context], Any] | None = None,
+        thinking_s: Callable[[], float] = lambda: 0.0,
+    ):
         self.events: list[dict[str, Any]] = []
         kwargs = {"model": model} if model else {}
-        self.engine = Engine(default_session(), self._emit, speaker, **kwargs)
+        self.engine = Engine(default_session(), self._emit, speaker, thinking_s=thinking_s, **kwargs)
         self._n = 0
 
     def _emit(self, event: dict[str, Any]) -> None:

@@ -182,6 +182,33 @@ def test_overlapping_response_and_cancel_errors():
     run(body)
 
 
+def test_a_slow_model_thinks_before_its_first_output_and_can_be_cancelled_meanwhile():
+    async def body():
+        thinking = [0.2]
+        h = Harness(thinking_s=lambda: thinking[0])
+        await h.send(TEXT_ONLY)
+        await h.send(user_text("hello"))
+        started = asyncio.get_running_loop().time()
+        await h.send({"type": "response.create"})
+        await asyncio.sleep(0.1)
+        assert h.types()[-1] == "response.created"  # still thinking: no output yet
+        await h.settle()
+        first = next(e for e in h.events if e["type"] == "response.output_item.added")
+        assert first is not None
+        assert asyncio.get_running_loop().time() - started >= 0.2
+        assert h.last("response.done")["response"]["status"] == "completed"
+
+        thinking[0] = 30.0  # read at each response: a cancel must not wait for it
+        await h.send({"type": "response.create"})
+        await asyncio.sleep(0.05)
+        await asyncio.wait_for(h.send({"type": "response.cancel"}), 2)
+        done = h.last("response.done")["response"]
+        assert done["status"] == "cancelled"
+        assert done["output"] == []
+
+    run(body)
+
+
 def test_items_can_be_inserted_retrieved_and_deleted():
     async def body():
         h = Harness()

@@ -76,7 +76,9 @@ class Call:
         self._pc.on("connectionstatechange", self._on_state)
         self.speaker = Speaker(silent=lambda: self.faults.silent_audio)
         self._pc.addTrack(self.speaker)
-        self.engine = Engine(merge(base, session or {}), self.send, self.speaker, model)
+        self.engine = Engine(
+            merge(base, session or {}), self.send, self.speaker, model, lambda: self.faults.slow_response_s
+        )
         self.listener = Listener(self.engine)
         # Client events are handled one at a time, in arrival order.
         self._inbox: asyncio.Queue[str | bytes] = asyncio.Queue()

@@ -56,11 +56,13 @@ class Engine:
         emit: Emit,
         speaker: Speaker | None = None,
         model: Model = scripted_model,
+        thinking_s: Callable[[], float] = lambda: 0.0,
     ) -> None:
         self.session = session
         self._emit = emit
         self._speaker = speaker
         self._model = model
+        self._thinking_s = thinking_s  # read at each response, so it can change mid-call
         self.conversation_id = new_id("conv")
         self.conversation = Conversation()
         self._audio_ms: dict[str, float] = {}  # assistant item id -> spoken length
@@ -371,6 +373,9 @@ class Engine:
         spoken = Spoken()
         status, details = "completed", None
         try:
+            thinking_s = self._thinking_s()
+            if thinking_s > 0:
+                await self._pause(response_id, thinking_s)
             reply = self._model(context)
             item = self._output_item(reply)
             if not out_of_band:

@@ -24,6 +24,9 @@ class Faults:
     """Answer every REST request with this error status: 401, 429 or 500."""
     slow_answer_s: float = 0.0
     """Wait this long before answering an SDP offer."""
+    slow_response_s: float = 0.0
+    """Think this long between ``response.created`` and the first output, as a real model does
+    (the scripted model answers at once)."""
     malformed_answer: bool = False
     """Answer offers with 201 and a body that is not SDP."""
     close_channel_mid_response: bool = False
