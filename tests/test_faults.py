@@ -55,6 +55,13 @@ def test_unsupported_rest_status_is_refused():
         Faults(rest_status=418)
 
 
+@pytest.mark.parametrize("field", ["slow_answer_s", "slow_response_s"])
+@pytest.mark.parametrize("value", [-1, "2", True])
+def test_delays_must_be_seconds(field, value):
+    with pytest.raises(ValueError, match=f"{field}={value!r} is not valid: use a number of seconds"):
+        Faults(**{field: value})
+
+
 def test_slow_answer(emulator, rtc_client):
     emulator.faults = Faults(slow_answer_s=1.0)
     start = time.monotonic()

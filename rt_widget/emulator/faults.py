@@ -43,3 +43,7 @@ class Faults:
             allowed = ", ".join(str(s) for s in REST_ERRORS)
             msg = f"rest_status={self.rest_status} is not supported; use one of {allowed}, or None."
             raise ValueError(msg)
+        for name in ("slow_answer_s", "slow_response_s"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise ValueError(f"{name}={value!r} is not valid: use a number of seconds, 0 or more.")
