@@ -84,12 +84,17 @@ def test_a_dropped_token_no_longer_joins(server: LoopbackServer):
             ws.recv(5)
 
 
+def page_of(ws: ClientConnection, recorder: Recorder) -> PageLink:
+    """The kernel side of a joined page (it shows with the page's first message)."""
+    ws.send(json.dumps({"kind": "stats"}))
+    assert recorder.arrived.wait(5)
+    return recorder.messages[0][1]
+
+
 def test_messages_to_the_page_keep_their_order(server: LoopbackServer):
     recorder = Recorder()
     with join(server, server.route(recorder.on_message, recorder.fallback.append)) as ws:
-        ws.send(json.dumps({"kind": "stats"}))
-        assert recorder.arrived.wait(5)
-        page = recorder.messages[0][1]
+        page = page_of(ws, recorder)
         sender = threading.Thread(target=lambda: [page.send({"kind": "send", "n": n}) for n in range(500)])
         sender.start()  # from another thread, as the kernel's main thread would
         sender.join()
@@ -100,9 +105,7 @@ def test_messages_to_the_page_keep_their_order(server: LoopbackServer):
 def test_after_the_page_leaves_messages_go_to_the_fallback(server: LoopbackServer):
     recorder = Recorder()
     with join(server, server.route(recorder.on_message, recorder.fallback.append)) as ws:
-        ws.send(json.dumps({"kind": "stats"}))
-        assert recorder.arrived.wait(5)
-        page = recorder.messages[0][1]
+        page = page_of(ws, recorder)
     deadline = time.monotonic() + 5
     while page.open and time.monotonic() < deadline:
         time.sleep(0.01)
