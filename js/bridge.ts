@@ -19,7 +19,7 @@ const URGENT = new Set(["response.function_call_arguments.done", "response.done"
  * second they queue up. The first event after a quiet spell goes at once, in the same task
  * (a timer would let a frame's rendering go first); later ones share one message per
  * `intervalMs`. On the loopback link messages are cheap, so each event goes at once, in the
- * task that received it (`directIntervalMs` 0): a frame being drawn cannot hold it back. The
+ * task that received it: a frame being drawn cannot hold it back. The
  * page's events are numbered in its own stream, so the kernel can put them back in order
  * whichever path they took, and drop repeats.
  */
@@ -36,13 +36,12 @@ export class EventBatcher {
 		private readonly intervalMs = 8,
 		private readonly maxBatch = 500,
 		private readonly now: () => number = () => performance.now(),
-		private readonly directIntervalMs = 0,
 	) {}
 
 	push(direction: Direction, event: RealtimeEvent, t: number, callId: string | null): void {
 		this.#pending.push({ seq: this.#seq++, direction, t, call_id: callId, event });
 		if (this.#timer !== null && this.#pending.length < this.maxBatch && !URGENT.has(event.type)) return;
-		const interval = this.channel.direct ? this.directIntervalMs : this.intervalMs;
+		const interval = this.channel.direct ? 0 : this.intervalMs;
 		const wait = this.#lastFlush + interval - this.now();
 		if (wait <= 0 || this.#pending.length >= this.maxBatch || URGENT.has(event.type)) this.flush();
 		else this.#timer ??= setTimeout(() => this.flush(), wait);

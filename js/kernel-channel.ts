@@ -1,7 +1,7 @@
 // The wire to the kernel: Jupyter's comm, or a loopback WebSocket straight into the kernel
 // process when the page runs on the kernel's machine (see rt_widget/loopback.py). No DOM.
 
-import type { BrowserMessage, KernelMessage, LinkMessage } from "./types";
+import type { BrowserMessage, KernelMessage, LinkControl, LinkOffer } from "./types";
 
 type Listener = (msg: KernelMessage) => void;
 
@@ -38,8 +38,8 @@ export function isLoopback(hostname: string): boolean {
 export class KernelChannel implements Channel {
 	readonly #listeners = new Set<Listener>();
 	readonly #requestId = crypto.randomUUID();
-	#socket: WebSocket | null = null;
-	#ready = false;
+	#socket: WebSocket | null = null; // from the join until it closes
+	#linked: WebSocket | null = null; // the same socket, once the kernel said it is ready
 	#settle: () => void = () => {};
 	/** Resolves once the link is up, or known not to come. */
 	readonly #settled = new Promise<void>((resolve) => {
@@ -55,7 +55,7 @@ export class KernelChannel implements Channel {
 	}
 
 	get direct(): boolean {
-		return this.#ready;
+		return this.#linked !== null;
 	}
 
 	/** Ask the kernel for its loopback link; only pages on the kernel's machine can use it. */
@@ -74,8 +74,8 @@ export class KernelChannel implements Channel {
 	}
 
 	send(message: BrowserMessage): void {
-		if (this.#ready && this.#socket) {
-			this.#socket.send(JSON.stringify(message));
+		if (this.#linked) {
+			this.#linked.send(JSON.stringify(message));
 			if (message.kind === "events") this.#unconfirmed.push(message);
 		} else {
 			this.comm.send(message);
@@ -100,13 +100,12 @@ export class KernelChannel implements Channel {
 		for (const listener of [...this.#listeners]) listener(msg);
 	}
 
-	#fromComm = (msg: KernelMessage | LinkMessage): void => {
-		if (msg.kind === "link") {
-			if (msg.id !== this.#requestId || this.#socket) return;
+	#fromComm = (msg: KernelMessage | LinkOffer): void => {
+		if (msg.kind !== "link") {
+			this.#emit(msg);
+		} else if (msg.id === this.#requestId && !this.#socket) {
 			if (msg.url && msg.token) this.#join(msg.url, msg.token);
 			else this.#settle(); // the kernel offers no link
-		} else if (msg.kind !== "ready" && msg.kind !== "ack") {
-			this.#emit(msg);
 		}
 	};
 
@@ -121,16 +120,16 @@ export class KernelChannel implements Channel {
 		this.#socket = socket;
 		socket.onopen = () => socket.send(JSON.stringify({ kind: "hello", token }));
 		socket.onmessage = (e: MessageEvent<string>) => {
-			const msg = JSON.parse(e.data) as KernelMessage | LinkMessage;
+			const msg = JSON.parse(e.data) as KernelMessage | LinkControl;
 			if (msg.kind === "ready") {
-				this.#ready = true;
+				this.#linked = socket;
 				this.#settle();
 			} else if (msg.kind === "ack") this.#confirm(msg.seq);
-			else if (msg.kind !== "link") this.#emit(msg);
+			else this.#emit(msg);
 		};
 		socket.onclose = () => {
 			this.#settle();
-			this.#ready = false;
+			this.#linked = null;
 			this.#socket = null;
 			for (const message of this.#unconfirmed.splice(0)) this.comm.send(message);
 		};

@@ -57,14 +57,13 @@ export type KernelMessage =
 	| { kind: "hangup" }
 	| { kind: "send"; event: RealtimeEvent };
 
-/** The loopback link's own messages (see kernel-channel.ts and rt_widget/loopback.py). */
-export type LinkMessage =
-	/** Over the comm: where to join the link, and the token to join with (null: no link). */
-	| { kind: "link"; id: string; url: string | null; token?: string }
-	/** Over the link: joined. */
-	| { kind: "ready" }
-	/** Over the link: the kernel has every event up to `seq`. */
-	| { kind: "ack"; seq: number };
+// The loopback link's own messages (see kernel-channel.ts and rt_widget/loopback.py).
+
+/** Over the comm: where to join the link, and the token to join with (null: no link). */
+export type LinkOffer = { kind: "link"; id: string; url: string | null; token?: string };
+
+/** Over the link: joined; or the kernel has every event up to `seq`. */
+export type LinkControl = { kind: "ready" } | { kind: "ack"; seq: number };
 
 /** Messages to the kernel (Realtime._on_message in Python). */
 export type BrowserMessage =

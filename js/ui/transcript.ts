@@ -16,29 +16,24 @@ export function renderTranscript(root: HTMLElement, session: Session): () => voi
 	});
 	// Each line's element, kept while its entry is unchanged: a long conversation redraws
 	// only the line that is streaming.
-	const lines = new Map<string, { el: HTMLElement; drawn: string }>();
+	let lines = new Map<string, { el: HTMLElement; drawn: string }>();
 	const draw = perFrame(() => {
 		if (drawn === session.transcriptVersion) return; // most events do not touch the transcript
 		drawn = session.transcriptVersion;
 		const entries = session.transcript.entries();
-		const wanted = entries.map((entry) => {
+		const next = new Map<string, { el: HTMLElement; drawn: string }>();
+		for (const entry of entries) {
 			const state = JSON.stringify(entry);
-			let kept = lines.get(entry.id);
-			if (kept?.drawn !== state) {
-				kept = { el: line(entry), drawn: state };
-				lines.get(entry.id)?.el.replaceWith(kept.el);
-				lines.set(entry.id, kept);
-			}
-			return kept.el;
-		});
-		wanted.forEach((el, i) => {
+			const old = lines.get(entry.id);
+			const kept = old?.drawn === state ? old : { el: line(entry), drawn: state };
+			if (old && old !== kept) old.el.replaceWith(kept.el);
+			next.set(entry.id, kept);
+		}
+		lines = next;
+		[...next.values()].forEach(({ el }, i) => {
 			if (list.children[i] !== el) list.insertBefore(el, list.children[i] ?? null);
 		});
-		while (list.children.length > wanted.length) list.lastElementChild?.remove();
-		if (lines.size > entries.length) {
-			const ids = new Set(entries.map((e) => e.id));
-			for (const id of lines.keys()) if (!ids.has(id)) lines.delete(id);
-		}
+		while (list.children.length > next.size) list.lastElementChild?.remove();
 		list.hidden = entries.length === 0;
 		if (stick) list.scrollTop = list.scrollHeight;
 	});
