@@ -1,5 +1,6 @@
 // The wire between the browser and the kernel: batched events up, requests with replies.
 
+import { randomId } from "./ids";
 import type { Channel } from "./kernel-channel";
 import type { Answer } from "./rtc/call";
 import { postOffer } from "./rtc/signaling";
@@ -25,7 +26,7 @@ const URGENT = new Set(["response.function_call_arguments.done", "response.done"
  */
 export class EventBatcher {
 	/** This page's stream: its events are numbered from 0 in it. */
-	readonly stream = crypto.randomUUID();
+	readonly stream = randomId();
 	#seq = 0;
 	#pending: WireEvent[] = [];
 	#timer: ReturnType<typeof setTimeout> | null = null;
@@ -74,7 +75,7 @@ export function reportApproval(channel: Channel, callId: string, approved: boole
  * key, and then the browser posts the offer.
  */
 export function requestAnswer(channel: Channel, sdp: string, timeoutMs = 30_000): Promise<Answer> {
-	const id = crypto.randomUUID();
+	const id = randomId();
 	return new Promise<Answer>((resolve, reject) => {
 		const onMessage = (msg: KernelMessage) => {
 			if (msg.kind !== "answer" || msg.id !== id) return;

@@ -1,6 +1,7 @@
 // The wire to the kernel: Jupyter's comm, or a loopback WebSocket straight into the kernel
 // process when the page runs on the kernel's machine (see rt_widget/loopback.py). No DOM.
 
+import { randomId } from "./ids";
 import type { BrowserMessage, KernelMessage, LinkControl, LinkOffer } from "./types";
 
 type Listener = (msg: KernelMessage) => void;
@@ -37,7 +38,7 @@ export function isLoopback(hostname: string): boolean {
  */
 export class KernelChannel implements Channel {
 	readonly #listeners = new Set<Listener>();
-	readonly #requestId = crypto.randomUUID();
+	readonly #requestId = randomId();
 	#socket: WebSocket | null = null; // from the join until it closes
 	#linked: WebSocket | null = null; // the same socket, once the kernel said it is ready
 	#settle: () => void = () => {};

@@ -8,6 +8,7 @@ import { nowMs } from "./clock";
 import { KernelChannel } from "./kernel-channel";
 import { PushToTalk } from "./push-to-talk";
 import { Call, type CallState } from "./rtc/call";
+import { microphoneBlocked } from "./rtc/microphone";
 import type { Direction, KernelMessage, RealtimeEvent, RealtimeModel, Status } from "./types";
 import { EventLogModel } from "./ui/eventlog-model";
 import { TranscriptModel } from "./ui/transcript-model";
@@ -19,6 +20,14 @@ export class Session {
 	readonly transcript = new TranscriptModel();
 	/** Goes up whenever the transcript changes (views skip redrawing otherwise). */
 	transcriptVersion = 0;
+	/** Why this page cannot use a microphone, with what to do (null: it can). Calls then join
+	 * without one, so turns sent from Python still work. */
+	readonly microphoneNotice = microphoneBlocked({
+		secure: globalThis.isSecureContext !== false,
+		hasGetUserMedia: typeof navigator.mediaDevices?.getUserMedia === "function",
+		host: location.host,
+		port: location.port,
+	});
 	/** When the current call connected (performance.now()), for the call duration. */
 	connectedAt: number | null = null;
 	readonly #channel: KernelChannel;
@@ -91,7 +100,7 @@ export class Session {
 					this.#changed();
 				},
 			},
-			{ microphone: true, deviceId: this.microphoneId },
+			{ microphone: this.microphoneNotice === null, deviceId: this.microphoneId },
 		);
 		this.#call = call;
 		this.#activeResponse = null;

@@ -9,6 +9,7 @@ import { renderControls } from "./controls";
 import { h } from "./dom";
 import { renderEventLog } from "./eventlog";
 import { renderMeters } from "./meters";
+import { renderNotice } from "./notice";
 import { renderTranscript } from "./transcript";
 
 /** Below this width (px) the controls stack and labels shorten. */
@@ -20,6 +21,7 @@ export function renderView(el: HTMLElement, model: AnyModel<RealtimeModel>, sess
 	const cleanups = [
 		renderControls(root, model, session),
 		renderBanner(root, model),
+		renderNotice(root, session.microphoneNotice),
 		renderMeters(root, session),
 		renderApprovals(root, model, (callId, approved) => session.decide(callId, approved)),
 		renderTranscript(root, session),

@@ -161,6 +161,9 @@ def jupyter_lab(
                 f"--IdentityProvider.token={token}",
                 "--LabApp.expose_app_in_browser=True",
                 f"--ServerApp.root_dir={root}",
+                # It still listens on 127.0.0.1 only; this lets a test reach it under a host name
+                # mapped to 127.0.0.1 (a stand-in for a hub), which Jupyter refuses by default.
+                "--ServerApp.allow_remote_access=True",
             ],
             env=env,
             stdout=out,
