@@ -110,6 +110,11 @@ export class Session {
 		this.#changed();
 	}
 
+	/** A view of this session was drawn. */
+	viewed(): void {
+		this.#channel.send({ kind: "view" });
+	}
+
 	hangup(): void {
 		this.#call?.close();
 	}

@@ -67,6 +67,8 @@ export type LinkControl = { kind: "ready" } | { kind: "ack"; seq: number };
 
 /** Messages to the kernel (Realtime._on_message in Python). */
 export type BrowserMessage =
+	/** A view of the widget was drawn (so the kernel knows Connect has somewhere to run). */
+	| { kind: "view" }
 	| { kind: "link"; id: string }
 	| { kind: "offer"; id: string; sdp: string }
 	/** `stream` is the page's own: each page numbers its events from 0. */

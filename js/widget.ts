@@ -24,6 +24,7 @@ export default {
 	render({ model, el }: { model: AnyModel<RealtimeModel>; el: HTMLElement }) {
 		const session = sessions.get(model.get("_widget_id"));
 		if (!session) throw new Error("rt-widget: the widget was rendered before it was initialized.");
+		session.viewed();
 		return renderView(el, model, session);
 	},
 };

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
+import difflib
 import logging
+import os
 import pathlib
 import threading
 import uuid
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +20,7 @@ import pandas as pd
 import traitlets
 
 from . import analysis, beta, protocol, providers
+from ._checks import finite
 from ._loop import io_loop
 from .config import VAD_FIELDS, SessionConfig
 from .dispatch import Dispatcher
@@ -30,7 +35,12 @@ log = logging.getLogger(__name__)
 _STATIC = pathlib.Path(__file__).parent / "static"
 
 CLIENT_EVENTS = frozenset(protocol.CLIENT_EVENTS)
+EVENT_TYPES = frozenset(protocol.SERVER_EVENTS + protocol.CLIENT_EVENTS + protocol.LIBRARY_EVENTS)
+"""What ``on`` and ``wait_for`` accept (besides ``"*"``): every event that can be logged."""
+SIDEBAND_JOIN_S = 15.0
+"""How long the sideband may take to join a call before it is reported as failed."""
 Callback = Callable[[dict[str, Any]], object]
+Predicate = Callable[[dict[str, Any]], object]
 
 
 class Realtime(anywidget.AnyWidget):
@@ -129,27 +139,50 @@ class Realtime(anywidget.AnyWidget):
         self._dispatcher = Dispatcher(self._send_preferring_sideband, self._show_approvals)
         if "tools" in settings:
             self._dispatcher.replace(settings["tools"] or [])
-        if budget_usd is not None and (isinstance(budget_usd, bool) or not isinstance(budget_usd, int | float)):
-            raise ValueError(f"budget_usd={budget_usd!r} is not valid: use a number of US dollars, e.g. 0.50.")
-        if budget_usd is not None and budget_usd <= 0:
-            raise ValueError(f"budget_usd={budget_usd!r} is not valid: use a positive amount.")
+        budget = None if budget_usd is None else finite(budget_usd)
+        if budget_usd is not None and (budget is None or budget <= 0):
+            raise ValueError(
+                f"budget_usd={budget_usd!r} is not valid: use a positive amount of US dollars, e.g. 0.50, "
+                "or None for no budget."
+            )
+        if price_model is not None and (not isinstance(price_model, str) or not price_model):
+            raise ValueError(f"price_model={price_model!r} is not valid: use a model name such as 'gpt-realtime'.")
         self._price_model = price_model or self.config.model
         if budget_usd is not None:
-            analysis.prices_for(self._price_model)  # fail now, not at the first reply, if it has no price
+            try:  # fail now, not at the first reply, if it has no price
+                analysis.prices_for(self._price_model)
+            except analysis.UnknownModelError:
+                raise analysis.UnknownModelError(
+                    f"No price for model {self._price_model!r}, so budget_usd cannot be counted. Pass the model "
+                    "behind it as price_model=..., e.g. price_model='gpt-realtime'."
+                ) from None
         self.provider = providers.select(provider)
+        if not isinstance(sideband, bool):
+            raise ValueError(f"sideband={sideband!r} is not valid: use True or False.")
         if sideband and self.provider.beta:
             raise ValueError("The legacy beta shape has no sideband connection; use sideband=False.")
         if not isinstance(loopback, bool):
             raise ValueError(f"loopback={loopback!r} is not valid: use True or False.")
         if not isinstance(presenter, bool):
             raise ValueError(f"presenter={presenter!r} is not valid: use True or False.")
+        if autosave is not None and not isinstance(autosave, str | os.PathLike):
+            raise TypeError(f"autosave={autosave!r} is not valid: use a .jsonl file path, e.g. 'session.jsonl'.")
         super().__init__(_widget_id=uuid.uuid4().hex, provider_name=self.provider.name, presenter=presenter)
         self.events = EventLog()
         """Every event of every call, in order."""
         if autosave is not None:
-            self.events.autosave(autosave)
+            try:
+                self.events.autosave(autosave)
+            except OSError as exc:
+                raise ValueError(
+                    f"autosave={str(autosave)!r} cannot be written ({exc.strerror or exc}): "
+                    "use a path in an existing folder you can write to."
+                ) from None
         self._sideband_wanted = sideband
         self._sideband: SidebandConnection | None = None
+        self._sideband_error = ""  # why the current call's sideband could not join, if it could not
+        # A view was asked for (the widget ended a cell, or display()) or a page drew one.
+        self._displayed = False
         self._loopback_wanted = loopback
         self._loopback_token: str | None = None
         self._calling_page: PageLink | None = None  # the page in the call, when it has a link
@@ -158,17 +191,31 @@ class Realtime(anywidget.AnyWidget):
         self._seen: set[str] = set()  # server event ids, so sideband and browser copies merge
         self._lock = threading.Lock()
         self._callbacks: dict[str, list[Callback]] = {}
-        self._waiters: list[tuple[str, asyncio.AbstractEventLoop, asyncio.Future[dict[str, Any]]]] = []
+        self._waiters: list[_Waiter] = []
         self._active_response: str | None = None
         self._stats: list[dict[str, Any]] = []
-        self._budget = budget_usd
+        self._budget = budget
         self._spent = 0.0  # USD of every response so far, priced as it is done
         self.on_msg(lambda _widget, msg, _buffers: self._on_message(msg))
 
     # -- commands ------------------------------------------------------------------------------
 
     def connect(self) -> None:
-        """Ask the displayed widget to start a call (same as pressing Connect)."""
+        """Ask the displayed widget to start a call (same as pressing Connect).
+
+        The call runs in the browser, so a view of the widget must be on screen: display it
+        first (put it at the end of a cell, or ``display(s)``).
+
+        Raises
+        ------
+        RuntimeError
+            If the widget has never been displayed and no page has reported a view of it.
+        """
+        if not self._displayed:
+            raise RuntimeError(
+                "connect() found no view of this widget: the call runs in the browser. Display the widget "
+                "(put `s` at the end of a cell) and then press Connect or call connect()."
+            )
         self._post({"kind": "connect"})
 
     def hangup(self) -> None:
@@ -189,14 +236,30 @@ class Realtime(anywidget.AnyWidget):
         if self.status != "connected" and self._open_sideband() is not None:
             self._send_preferring_sideband(event)
             return
-        if self.status not in ("connected", "connecting"):
-            raise RuntimeError(f"Cannot send {event['type']!r}: the call is {self.status}. Press Connect first.")
+        self._need_call(f"Cannot send {event['type']!r}")
         self._post({"kind": "send", "event": event})
+
+    def _need_call(self, what: str) -> None:
+        """Raise, saying why and what to do, unless there is a call to send to."""
+        if self.status in ("connected", "connecting") or self._open_sideband() is not None:
+            return
+        if self.status == "error":
+            reason = self.error.strip().rstrip(".") or "no reason was given"
+            state = f"the last connect failed ({reason}). Once that is fixed, press Connect or call connect() again"
+        elif self.status == "closed":
+            state = "the call has ended. Press Connect or call connect() to start a new one"
+        else:
+            state = (
+                "there is no call yet. Press Connect in the widget or call connect() "
+                "(display the widget first: put `s` at the end of a cell)"
+            )
+        raise RuntimeError(f"{what}: {state}.")
 
     def say(self, text: str) -> None:
         """Add a user text message and ask for a reply."""
         if not isinstance(text, str) or not text.strip():
             raise ValueError(f"say() needs some text; got {text!r}.")
+        self._need_call(f"Cannot say {_short(text)}")
         self.send(
             {
                 "type": "conversation.item.create",
@@ -225,13 +288,16 @@ class Realtime(anywidget.AnyWidget):
 
     def interrupt(self) -> None:
         """Stop the model: cancel the response in progress, then cut off its audio."""
+        self._need_call("Cannot interrupt")
         if self._active_response is not None:
             self.send({"type": "response.cancel"})
         self.send({"type": "output_audio_buffer.clear"})
 
     def mute(self, muted: bool = True) -> None:
         """Mute (or unmute) the microphone; the call goes on."""
-        self.muted = bool(muted)
+        if not isinstance(muted, bool):
+            raise ValueError(f"mute({muted!r}) is not valid: use mute() or mute(True) to mute, mute(False) to unmute.")
+        self.muted = muted
 
     def tool(
         self, fn: Callable[..., Any] | None = None, *, needs_approval: bool = False, timeout: float | None = 30.0
@@ -244,6 +310,9 @@ class Realtime(anywidget.AnyWidget):
         timeout reaches the model as ``{"error": ...}``. Each call is in :attr:`tool_calls`.
         With ``needs_approval`` the widget shows the call with Approve and Deny buttons (or
         use :meth:`approve` and :meth:`deny`). Registering while connected updates the session.
+        The model passes arguments by name, so every parameter must be named and typed: no
+        positional-only parameters, ``*args`` or ``**kwargs``; a generator function is refused
+        (return a list).
         """
 
         def register(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -270,61 +339,114 @@ class Realtime(anywidget.AnyWidget):
 
     def deny(self, call_id: str | None = None, reason: str = "") -> None:
         """Refuse a call that waits for approval; the model is told, with ``reason`` if given."""
+        if not isinstance(reason, str):
+            raise TypeError(f"reason={reason!r} is not valid: use a string the model will read, or leave it out.")
         self._dispatcher.decide(self._waiting(call_id), approved=False, reason=reason)
 
     def _waiting(self, call_id: str | None) -> str:
         if call_id is not None:
+            if not isinstance(call_id, str):
+                raise TypeError(f"call_id={call_id!r} is not valid: use the call's id, a string like 'call_...'.")
             return call_id
-        pending = [p["call_id"] for p in self._dispatcher.pending()]
-        if len(pending) != 1:
-            raise ValueError(f"{len(pending)} calls wait for approval ({pending}); say which one by call_id.")
-        return str(pending[0])
+        pending = [str(p["call_id"]) for p in self._dispatcher.pending()]
+        if not pending:
+            raise ValueError(
+                "No call waits for approval: approve() and deny() are for tools made with needs_approval=True, "
+                "once the model calls one (see s.tool_calls)."
+            )
+        if len(pending) > 1:
+            raise ValueError(
+                f"{len(pending)} calls wait for approval ({', '.join(pending)}): "
+                f"say which one, e.g. approve({pending[0]!r})."
+            )
+        return pending[0]
 
     def on(self, type_: str, callback: Callback) -> None:
         """Call ``callback(event)`` for every event of ``type_`` (``"*"`` for all).
 
         Events that come over the loopback link or the sideband are delivered on those
         connections' threads, also while a cell runs: keep callbacks short and thread-safe.
+        Events are logged under their GA names (also with the legacy beta provider); an
+        unknown type raises ``ValueError`` (it would never be called).
         """
+        _check_event_type("on()", type_)
         if not callable(callback):
             raise TypeError(f"on() needs a callable; got {callback!r}.")
         with self._lock:
             self._callbacks.setdefault(type_, []).append(callback)
 
     def off(self, type_: str, callback: Callback | None = None) -> None:
-        """Remove one callback for ``type_``, or all of them."""
+        """Remove one callback for ``type_``, or all of them (nothing happens if none is there)."""
+        _check_event_type("off()", type_)
+        if callback is not None and not callable(callback):
+            raise TypeError(f"off() takes the callback given to on(), or None for all; got {callback!r}.")
         with self._lock:
             if callback is None:
                 self._callbacks.pop(type_, None)
             elif callback in self._callbacks.get(type_, []):
                 self._callbacks[type_].remove(callback)
 
-    async def wait_for(self, type_: str, timeout: float = 30) -> dict[str, Any]:  # noqa: ASYNC109 - the API the docs show
+    async def wait_for(
+        self,
+        type_: str,
+        timeout: float | None = 30,  # noqa: ASYNC109 - the API the docs show
+        predicate: Predicate | None = None,
+    ) -> dict[str, Any]:
         """Wait, inside a running cell, for the next event of ``type_``; return it.
 
         A running cell keeps the kernel busy, and then comm messages wait; so this needs a path
         that reaches the kernel directly: the page's loopback link (on by default when the
         browser runs on the kernel's machine) or the sideband (``Realtime(sideband=True)``).
+
+        Parameters
+        ----------
+        type_:
+            The event type, e.g. ``"response.done"``; ``"*"`` for any event.
+        timeout:
+            Seconds to wait (above 0), or ``None`` to wait as long as it takes.
+        predicate:
+            Only an event for which ``predicate(event)`` is true counts, e.g.
+            ``lambda e: e["response"]["status"] == "completed"``.
         """
-        if self._open_sideband() is None and not self._linked():
-            raise RuntimeError(
-                "wait_for() needs events that reach the kernel while a cell runs: connect from a "
-                "browser on this machine (the loopback link), or create the session with "
-                "Realtime(sideband=True) and connect. Comm messages wait until the cell ends."
+        _check_event_type("wait_for()", type_)
+        seconds = None if timeout is None else finite(timeout)
+        if timeout is not None and (seconds is None or seconds <= 0):
+            raise ValueError(f"timeout={timeout!r} is not valid: use a number of seconds above 0, or None.")
+        if predicate is not None and not callable(predicate):
+            raise TypeError(
+                f"predicate={predicate!r} is not valid: use a function of the event that returns True or False."
             )
+        if self._open_sideband() is None and not self._linked():
+            raise RuntimeError(self._no_direct_path())
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[dict[str, Any]] = loop.create_future()
-        entry = (type_, loop, future)
+        waiter = _Waiter(type_, predicate, loop, loop.create_future())
         with self._lock:
-            self._waiters.append(entry)
+            self._waiters.append(waiter)
         try:
-            return await asyncio.wait_for(future, timeout)
+            return await asyncio.wait_for(waiter.future, seconds)
         except TimeoutError:
             raise TimeoutError(f"No {type_!r} event within {timeout} s.") from None
         finally:
             with self._lock:
-                if entry in self._waiters:
-                    self._waiters.remove(entry)
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+
+    def _no_direct_path(self) -> str:
+        """Why no event can reach the kernel while a cell runs, and what to do (for wait_for)."""
+        intro = "wait_for() needs events that reach the kernel while a cell runs, "
+        if self._sideband_wanted:
+            if self._sideband_error:
+                return intro + f"and the sideband could not join this call. {self._sideband_error}"
+            if self.status != "connected":
+                self._need_call("wait_for() has nothing to wait on")  # raises, saying how to connect
+            return intro + (
+                "and the sideband has not joined the call yet (or has left it). "
+                "Try again in a moment; if it persists, hang up and connect again."
+            )
+        return intro + (
+            "and there is no path for them: connect from a browser on this machine (the loopback link), "
+            "or create the session with Realtime(sideband=True) and connect. Comm messages wait until the cell ends."
+        )
 
     @property
     def stats(self) -> pd.DataFrame:
@@ -371,7 +493,9 @@ class Realtime(anywidget.AnyWidget):
     def _on_message(self, msg: dict[str, Any], page: PageLink | None = None) -> None:
         """A message from a page: over the comm (main thread) or its link (the link's thread)."""
         kind = msg.get("kind")
-        if kind == "link":
+        if kind == "view":
+            self._displayed = True
+        elif kind == "link":
             self._on_link_request(str(msg.get("id", "")))
         elif kind == "offer":
             self._on_offer(str(msg.get("id", "")), str(msg.get("sdp", "")), page)
@@ -431,10 +555,51 @@ class Realtime(anywidget.AnyWidget):
         if not call_id or (call_id == self.call_id and self._sideband is not None):
             return
         self.call_id = call_id
-        if self._sideband_wanted:
+        self._sideband_error = ""
+        if not self._sideband_wanted:
+            return
+        try:
             target = self.provider.sideband(call_id)
-            if target is not None:
-                self._sideband = SidebandConnection(target, lambda e: self._from_sideband(e, call_id))
+        except ConnectError as exc:  # e.g. Azure's token provider failed
+            self._sideband_failed(call_id, str(exc))
+            return
+        if target is None:
+            self._sideband_failed(call_id, f"the {self.provider.name} provider offers no sideband for it")
+            return
+        sideband = SidebandConnection(target, lambda e: self._from_sideband(e, call_id))
+        self._sideband = sideband
+        # Joining takes a moment and may fail; watch it without holding up the answer.
+        threading.Thread(target=self._watch_sideband, args=(sideband, call_id), daemon=True).start()
+
+    def _watch_sideband(self, sideband: SidebandConnection, call_id: str) -> None:
+        try:
+            sideband.wait_ready(SIDEBAND_JOIN_S)
+        except Exception as exc:  # whatever stopped it, the user must hear of it
+            if self._sideband is not sideband:
+                return  # the call was hung up or replaced meanwhile
+            if isinstance(exc, ConnectError):  # the sideband's own words, redacted
+                reason = str(exc)
+            elif isinstance(exc, TimeoutError):
+                reason = f"it did not join within {SIDEBAND_JOIN_S:g} s"
+            else:
+                reason = f"{type(exc).__name__}: {exc}"
+            self._sideband_failed(call_id, reason)
+
+    def _sideband_failed(self, call_id: str, reason: str) -> None:
+        """Report a sideband that cannot join (in ``error`` and the log): the call goes on without it."""
+        self._sideband_error = (
+            f"The sideband could not join call {call_id} ({reason}). The call goes on, "
+            "but its events reach the kernel only between cells: wait_for() cannot see them while a cell runs, "
+            "and tool results wait for the browser. Hang up and connect again to retry."
+        )
+        log.warning("%s", self._sideband_error)
+        self.error = self._sideband_error
+
+    @traitlets.observe("status")
+    def _keep_sideband_error(self, change: dict[str, Any]) -> None:
+        # The page clears ``error`` when its call connects; a failed sideband must stay reported.
+        if change["new"] == "connected" and self._sideband_error and not self.error:
+            self.error = self._sideband_error
 
     def _from_sideband(self, event: dict[str, Any], call_id: str) -> None:
         self._ingest(event, "server", call_id=call_id)
@@ -442,6 +607,7 @@ class Realtime(anywidget.AnyWidget):
 
     def _close_sideband(self) -> None:
         sideband, self._sideband = self._sideband, None
+        self._sideband_error = ""
         if sideband is not None:
             sideband.close()
 
@@ -479,14 +645,12 @@ class Realtime(anywidget.AnyWidget):
                 self._seen.add(event_id)
             self.events.append(event, direction=direction, seq=seq, call_id=call_id, t_browser=t_browser)  # type: ignore[arg-type]
             callbacks = [*self._callbacks.get(event.get("type", ""), []), *self._callbacks.get("*", [])]
-            waiters = [w for w in self._waiters if w[0] == event.get("type")]
-            for waiter in waiters:
-                self._waiters.remove(waiter)
+            candidates = [w for w in self._waiters if w.type in (event.get("type"), "*")]
         self._track(event)
         if direction == "server":
             self._dispatcher.observe(event)
-        for _type, loop, future in waiters:
-            loop.call_soon_threadsafe(_resolve, future, event)
+        for waiter in candidates:
+            waiter.offer(event)  # the predicate runs outside the lock: it may read the widget
         for callback in callbacks:
             try:
                 callback(event)
@@ -503,6 +667,26 @@ class Realtime(anywidget.AnyWidget):
     def _linked(self) -> bool:
         page = self._calling_page
         return page is not None and page.open
+
+    def __repr__(self) -> str:
+        # Shown by nbconvert, print() and the text/plain of the display: no secret, ever.
+        config = getattr(self, "config", None)
+        voice = config.voice if config is not None and config.voice is not None else "default"
+        fields = {
+            "status": getattr(self, "status", "idle"),
+            "provider": getattr(self, "provider_name", ""),
+            "model": config.model if config is not None else None,
+            "voice": voice if isinstance(voice, str) else voice.get("id"),
+            "events": len(self.events) if hasattr(self, "events") else 0,
+            "call_id": getattr(self, "call_id", "") or None,
+        }
+        return "Realtime(" + ", ".join(f"{k}={v!r}" for k, v in fields.items()) + ")"
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        bundle: tuple[dict[str, Any], dict[str, Any]] | None = super()._repr_mimebundle_(**kwargs)
+        if bundle is not None:
+            self._displayed = True  # a front end that renders widgets now draws a view
+        return bundle
 
     def close(self) -> None:
         """Close the widget (its views disappear); the loopback token stops working."""
@@ -552,9 +736,66 @@ class Realtime(anywidget.AnyWidget):
                 )
 
 
-def _resolve(future: asyncio.Future[dict[str, Any]], event: dict[str, Any]) -> None:
-    if not future.done():
+class _Waiter:
+    """One ``wait_for``: the type it waits for, its predicate, and the future to resolve."""
+
+    def __init__(
+        self,
+        type_: str,
+        predicate: Predicate | None,
+        loop: asyncio.AbstractEventLoop,
+        future: asyncio.Future[dict[str, Any]],
+    ) -> None:
+        self.type, self.predicate, self.loop, self.future = type_, predicate, loop, future
+
+    def offer(self, event: dict[str, Any]) -> None:
+        """Resolve with ``event`` if it is the one waited for (from any thread)."""
+        if self.future.done():
+            return
+        try:
+            matches, error = self.predicate is None or bool(self.predicate(event)), None
+        except Exception as exc:  # the user's predicate failed: wait_for raises it, as it was
+            matches, error = True, exc
+        if not matches:
+            return
+        with contextlib.suppress(RuntimeError):  # its loop has closed: nobody waits any more
+            self.loop.call_soon_threadsafe(_settle, self.future, event, error)
+
+
+def _settle(future: asyncio.Future[dict[str, Any]], event: dict[str, Any], exc: Exception | None) -> None:
+    if future.done():
+        return
+    if exc is not None:
+        future.set_exception(exc)
+    else:
         future.set_result(event)
+
+
+def _check_event_type(where: str, type_: Any) -> None:
+    """Refuse what can never match; warn of a type no known event has (a likely typo).
+
+    Unknown types are only warned about: the service adds event types faster than a release
+    of this list, and a callback for a new one must still work.
+    """
+    if not isinstance(type_, str):
+        raise TypeError(f"{where} needs an event type string such as 'response.done'; got {type_!r}.")
+    if type_ == "*" or type_ in EVENT_TYPES:
+        return
+    if type_ in beta.BETA_TO_GA_EVENTS:
+        ga = beta.BETA_TO_GA_EVENTS[type_]
+        raise ValueError(f"{type_!r} is a legacy beta name; events are logged under GA names: use {ga!r}.")
+    close = difflib.get_close_matches(type_, sorted(EVENT_TYPES), n=1)
+    hint = f"did you mean {close[0]!r}?" if close else "see rt_widget.protocol.SERVER_EVENTS, or '*' for every event."
+    warnings.warn(
+        f"{where}: {type_!r} is not a Realtime event type rt-widget knows: {hint} "
+        "(It is registered anyway, in case the service has added it.)",
+        UserWarning,
+        stacklevel=3,
+    )
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return repr(text if len(text) <= limit else text[: limit - 3] + "...")
 
 
 def _fields(settings: dict[str, Any]) -> set[str]:

@@ -2,7 +2,8 @@
 
 Every function takes an :class:`~rt_widget.EventLog` (live or loaded) and returns a pandas
 DataFrame. Times are Unix seconds: the browser's receive time where there is one, else the
-kernel's arrival time.
+kernel's arrival time. An empty log gives empty tables; events without the fields an analysis
+reads (a foreign or truncated log) are read as far as they go, never as an internal error.
 """
 
 from __future__ import annotations
@@ -67,6 +68,26 @@ USAGE_COLUMNS = [
 _USD = ["usd_text_in", "usd_audio_in", "usd_image_in", "usd_text_out", "usd_audio_out"]
 
 
+class UnknownModelError(KeyError):
+    """No price is known for a model; the message lists the known ones and what to pass."""
+
+    def __str__(self) -> str:  # KeyError would show the message in quotes
+        return str(self.args[0])
+
+
+def check_log(log: Any, where: str) -> None:
+    """Raise ``TypeError`` (naming ``where``) unless ``log`` is an :class:`~rt_widget.EventLog`."""
+    if not isinstance(log, EventLog):
+        hint = " (a file: load it with rt.EventLog.load(path) first)" if isinstance(log, str) else ""
+        raise TypeError(f"{where}() takes an rt.EventLog, such as s.events{hint}; got {type(log).__name__}.")
+
+
+def _response(event: dict[str, Any]) -> dict[str, Any]:
+    """The ``response`` of a ``response.done`` (empty when a foreign log has none)."""
+    response = event.get("response")
+    return response if isinstance(response, dict) else {}
+
+
 class _Row(NamedTuple):
     type: str
     event: dict[str, Any]
@@ -89,14 +110,14 @@ def _server(log: EventLog) -> list[_Row]:
     for direction, type_, event, item, response, previous, call, t_browser, t_kernel in log.rows(
         *names, "t_browser", "t_kernel"
     ):
-        if direction != "server":
-            continue
+        if direction != "server" or not isinstance(type_, str) or not isinstance(event, dict):
+            continue  # a foreign log may hold anything: read what fits
         if type_.endswith(".delta"):
             key = (type_, response or item)
             if key in seen_deltas:
                 continue
             seen_deltas.add(key)
-        t = float(t_browser if t_browser is not None else t_kernel)
+        t = float(t_browser if t_browser is not None else t_kernel or 0.0)
         rows.append(_Row(type_, event, item, response, previous, call, t))
     return rows
 
@@ -112,6 +133,7 @@ def transcript(log: EventLog) -> pd.DataFrame:
     the model's transcript; a call as ``name(arguments)``), ``start``, ``end``,
     ``interrupted``.
     """
+    check_log(log, "transcript")
     return _transcript(_server(log))
 
 
@@ -147,8 +169,8 @@ def _transcript(rows: list[_Row]) -> pd.DataFrame:
         elif kind == "conversation.item.deleted":
             order.remove(item_id)
     for r in rows:
-        if r.type == "response.done" and r.event["response"].get("status") == "cancelled":
-            for item in r.event["response"].get("output") or []:
+        if r.type == "response.done" and _response(r.event).get("status") == "cancelled":
+            for item in _response(r.event).get("output") or []:
                 if item.get("id") in items:
                     items[item["id"]]["interrupted"] = True
     table = [
@@ -273,6 +295,7 @@ def turns(log: EventLog) -> pd.DataFrame:
     delta in text sessions). ``status`` is the last response's (completed, cancelled, failed,
     incomplete). ``tool_calls`` counts function calls made while answering the turn.
     """
+    check_log(log, "turns")
     rows = _server(log)
     items = _transcript(rows)
     users = items[items["role"] == "user"]
@@ -306,7 +329,7 @@ def turns(log: EventLog) -> pd.DataFrame:
         calls = sum(
             1
             for rid in ids
-            for item in (done[rid].event["response"].get("output") or [] if rid in done else [])
+            for item in (_response(done[rid].event).get("output") or [] if rid in done else [])
             if item.get("type") == "function_call"
         )
         table.append(
@@ -323,7 +346,7 @@ def turns(log: EventLog) -> pd.DataFrame:
                 "user_text": user["text"],
                 "tool_calls": calls,
                 "responses": len(ids),
-                "status": last_done.event["response"].get("status") if last_done else None,
+                "status": _response(last_done.event).get("status") if last_done else None,
                 "latency_s": first_audio - end_of_input if first_audio is not None else None,
                 "response_latency_s": window[0][0] - end_of_input if window else None,
             }
@@ -355,7 +378,10 @@ def _audio_end(first: dict[tuple[str, str], float], response_ids: list[str]) -> 
 
 def usage(log: EventLog, *, total: bool = True) -> pd.DataFrame:
     """Tokens by modality for each response (from ``response.done``), plus a ``total`` row."""
-    rows = [_usage_row(r.event["response"], r.call_id) for r in _server(log) if r.type == "response.done"]
+    check_log(log, "usage")
+    if not isinstance(total, bool):
+        raise TypeError(f"usage(total={total!r}) is not valid: use True (add a total row) or False.")
+    rows = [_usage_row(_response(r.event), r.call_id) for r in _server(log) if r.type == "response.done"]
     frame = _usage_frame(rows)
     if total:
         totals = {"response_id": "total", "call_id": None, "status": None, **frame[USAGE_COLUMNS].sum().to_dict()}
@@ -397,18 +423,23 @@ def session_model(log: EventLog) -> str | None:
     model = None
     for r in _server(log):
         if r.type in ("session.created", "session.updated"):
-            model = r.event.get("session", {}).get("model") or model
+            session = r.event.get("session")
+            model = (session.get("model") if isinstance(session, dict) else None) or model
     return model
 
 
 def prices_for(model: str, table: dict[str, Prices] | None = None) -> Prices:
     """The price row for ``model``; dated snapshots fall back to their family."""
+    if not isinstance(model, str) or not model:
+        raise TypeError(f"model={model!r} is not valid: use a model name such as 'gpt-realtime'.")
     table = PRICES if table is None else table
+    if not isinstance(table, dict) or not all(isinstance(p, Prices) for p in table.values()):
+        raise TypeError("prices= takes a dict of model name to rt_widget.analysis.Prices(...), like analysis.PRICES.")
     for name in sorted(table, key=len, reverse=True):
         if model == name or model.startswith(name + "-"):
             return table[name]
     known = ", ".join(sorted(table))
-    raise KeyError(f"No price for model {model!r}. Known: {known}. Pass cost(model=...) or cost(prices=...).")
+    raise UnknownModelError(f"No price for model {model!r}. Known: {known}. Pass cost(model=...) or cost(prices=...).")
 
 
 def cost(log: EventLog, *, model: str | None = None, prices: dict[str, Prices] | None = None) -> pd.DataFrame:
@@ -418,7 +449,10 @@ def cost(log: EventLog, *, model: str | None = None, prices: dict[str, Prices] |
     model comes from the session events unless given (on Azure, give the model behind your
     deployment). Prices are as of :data:`PRICES_AS_OF`; pass ``prices=`` to override.
     """
-    name = model or session_model(log)
+    check_log(log, "cost")
+    if model is not None and (not isinstance(model, str) or not model):
+        raise TypeError(f"cost(model={model!r}) is not valid: use a model name such as 'gpt-realtime'.")
+    name = model if model is not None else session_model(log)
     if not name:
         raise ValueError("The log names no model (no session.created); pass cost(model='gpt-realtime').")
     frame = _priced(usage(log, total=False), prices_for(name, prices))

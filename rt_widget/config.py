@@ -7,12 +7,14 @@ it got and what is allowed.
 from __future__ import annotations
 
 import dataclasses
-import math
+import json
+import re
 from collections.abc import Collection
 from typing import Any, Literal
 
 from . import beta
-from .tools import Tool, function_tool
+from ._checks import finite
+from .tools import TOOL_NAME, Tool, function_tool
 
 VOICES = ("alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer", "verse", "marin", "cedar")
 MODALITIES = ("audio", "text")
@@ -39,6 +41,28 @@ VAD_FIELDS = (
     "interrupt_response",
     "eagerness",
 )
+MAX_INSTRUCTIONS_BYTES = 128 * 1024
+"""Instructions longer than this (UTF-8) are refused before anything is sent. gpt-realtime's
+context is 32,000 tokens, about 128,000 characters of English, and a ``session.update`` must fit
+in one data-channel message (256 KiB in browsers) with everything else it carries."""
+MAX_SESSION_BYTES = 240 * 1024
+"""The whole session object as JSON (instructions, tools...): one data-channel message, less
+room for the event around it."""
+# In update(), None means "off" only for these; elsewhere it has no meaning on the wire.
+NULLABLE_IN_UPDATE = frozenset({"turn_detection", "transcription", "noise_reduction"})
+_NONE_IN_UPDATE = {
+    "voice": "a voice cannot be unset; use one of " + ", ".join(repr(v) for v in VOICES),
+    "instructions": "use instructions='' to clear them",
+    "tools": "use tools=[] to remove every tool",
+    "tool_choice": "use 'auto' (the default), 'none', 'required' or {'type': 'function', 'name': ...}",
+    "output_modalities": "use 'audio' or 'text'",
+    "max_output_tokens": "use an integer from 1 to 4096, or 'inf' (the default)",
+    "speed": "use a number from 0.25 to 1.5 (1.0 is the default)",
+    "tracing": "tracing cannot be turned off once on; use 'auto' or a dict with workflow_name/group_id/metadata",
+}
+_VOICE_KEYS = frozenset({"id"})
+_TRACING_KEYS = {"workflow_name": str, "group_id": str, "metadata": dict}
+_FUNCTION_TOOL_KEYS = frozenset({"type", "name", "description", "parameters"})
 
 
 class ConfigError(ValueError):
@@ -57,11 +81,10 @@ def _choice(field: str, value: Any, allowed: tuple[str, ...]) -> str:
 
 def _number(field: str, value: Any, low: float, high: float, *, integer: bool = False) -> float:
     kind = "an integer" if integer else "a number"
-    if isinstance(value, bool) or not isinstance(value, int | float) or (integer and not isinstance(value, int)):
+    number = finite(value)
+    if number is None or (integer and not isinstance(value, int)) or not low <= number <= high:
         raise _fail(field, value, f"use {kind} from {low:g} to {high:g}")
-    if math.isnan(value) or not low <= value <= high:
-        raise _fail(field, value, f"use {kind} from {low:g} to {high:g}")
-    return value
+    return value  # type: ignore[no-any-return]  # the int or float the user gave, checked
 
 
 def _flag(field: str, value: Any) -> bool:
@@ -85,7 +108,7 @@ class Transcription:
     prompt: str | None = None
 
     def __post_init__(self) -> None:
-        _choice("transcription", self.model, TRANSCRIPTION_MODELS)
+        _choice("transcription model", self.model, TRANSCRIPTION_MODELS)
         if self.language is not None and (not isinstance(self.language, str) or not 2 <= len(self.language) <= 3):
             raise _fail("transcription language", self.language, "use an ISO-639-1 code such as 'en'")
         if self.prompt is not None:
@@ -115,7 +138,7 @@ class TurnDetection:
     eagerness: str | None = None
 
     def __post_init__(self) -> None:
-        _choice("turn_detection", self.type, TURN_DETECTION)
+        _choice("turn_detection type", self.type, TURN_DETECTION)
         server_only = ("threshold", "prefix_padding_ms", "silence_duration_ms", "idle_timeout_ms")
         if self.type == "semantic_vad":
             used = [f for f in server_only if getattr(self, f) is not None]
@@ -169,26 +192,15 @@ class SessionConfig:
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> SessionConfig:
         """Validate user-facing keyword arguments (see ``rt.Realtime``) into a config."""
-        vad = {k: kwargs.pop(k) for k in VAD_FIELDS if k in kwargs}
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(kwargs) - known)
-        if unknown:
-            allowed = ", ".join(sorted(known | set(VAD_FIELDS)))
-            raise TypeError(f"Unknown session setting {unknown[0]!r}. Known settings: {allowed}.")
-        values = dict(kwargs)
-        if "turn_detection" in values or vad:
-            values["turn_detection"] = _turn_detection(values.get("turn_detection", "server_vad"), vad)
-        if "transcription" in values:
-            values["transcription"] = _transcription(values["transcription"])
-        return cls(**values)
+        return cls(**_convert(kwargs))
 
     def __post_init__(self) -> None:
         if not isinstance(self.model, str) or not self.model.strip():
             raise _fail("model", self.model, "use a model name such as 'gpt-realtime' (on Azure, the deployment name)")
-        if self.voice is not None and not (isinstance(self.voice, dict) and isinstance(self.voice.get("id"), str)):
-            _choice("voice", self.voice, VOICES)
+        if self.voice is not None:
+            _voice(self.voice)
         if self.instructions is not None:
-            _text("instructions", self.instructions)
+            _instructions(self.instructions)
         if self.output_modalities is not None:
             modalities = self.output_modalities
             if isinstance(modalities, str):
@@ -201,26 +213,50 @@ class SessionConfig:
             _choice("noise_reduction", self.noise_reduction, NOISE_REDUCTION)
         if self.tools is not None:
             object.__setattr__(self, "tools", _tools(self.tools))
-        if self.tool_choice is not None and not isinstance(self.tool_choice, dict):
-            _choice("tool_choice", self.tool_choice, TOOL_CHOICES)
+        if self.tool_choice is not None:
+            _tool_choice(self.tool_choice, self.tools or ())
         if self.max_output_tokens is not None and self.max_output_tokens != "inf":
             _number("max_output_tokens", self.max_output_tokens, 1, 4096, integer=True)
         if self.speed is not None:
             _number("speed", self.speed, 0.25, 1.5)
-        if self.tracing is not None and self.tracing != "auto" and not isinstance(self.tracing, dict):
-            raise _fail("tracing", self.tracing, "use 'auto', a dict with workflow_name/group_id/metadata, or None")
+        if self.tracing is not None:
+            _tracing(self.tracing)
+        try:
+            size = _json_bytes(self.to_ga())
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise ConfigError(
+                f"The session settings cannot be sent as JSON ({exc}); tool definitions may hold only "
+                "text, finite numbers, booleans, None, lists and dicts."
+            ) from None
+        if size > MAX_SESSION_BYTES:
+            raise ConfigError(
+                f"The session settings are {size:,} bytes as JSON; the limit is {MAX_SESSION_BYTES:,} "
+                "(they must fit in one data-channel message). Shorten the instructions or the tool descriptions."
+            )
 
     def updated(self, **changes: Any) -> SessionConfig:
-        """A copy with ``changes`` applied (same rules as :meth:`from_kwargs`)."""
+        """A copy with ``changes`` applied, checked as a whole by the constructor's rules.
+
+        ``None`` turns off ``turn_detection``, ``transcription`` and ``noise_reduction``; for
+        other settings it has no meaning on the wire and is refused.
+        """
+        for name, value in changes.items():
+            if value is None and name not in NULLABLE_IN_UPDATE and name != "model":
+                hint = _NONE_IN_UPDATE.get(name, "give a value, or leave it out to keep the current one")
+                raise ConfigError(f"{name}=None is not valid in update(): {hint}.")
         if "model" in changes and changes["model"] != self.model:
             raise ConfigError("model cannot change during a session; create a new Realtime to use another model.")
-        vad_changes = {k: changes.pop(k) for k in VAD_FIELDS if k in changes}
-        if vad_changes and "turn_detection" not in changes:
-            base = self.turn_detection if isinstance(self.turn_detection, TurnDetection) else TurnDetection()
-            changes["turn_detection"] = base.type
-            vad_changes = {**{k: v for k, v in base.to_ga().items() if k != "type"}, **vad_changes}
-        fresh = SessionConfig.from_kwargs(**changes, **vad_changes)
-        return dataclasses.replace(self, **{k: getattr(fresh, k) for k in changes}) if changes else self
+        vad = [k for k in VAD_FIELDS if k in changes]
+        if vad and "turn_detection" not in changes:
+            current = self.turn_detection
+            if current is None:
+                example = ", ".join(f"{k}={changes[k]!r}" for k in vad)
+                raise ConfigError(
+                    f"{vad[0]} needs turn detection, which is off (turn_detection=None). Turn it on with "
+                    f"update(turn_detection='server_vad', {example}), or 'semantic_vad' for eagerness."
+                )
+            changes["turn_detection"] = current if isinstance(current, TurnDetection) else TurnDetection()
+        return dataclasses.replace(self, **_convert(changes)) if changes else self
 
     def to_ga(self, *, only: Collection[str] | None = None) -> dict[str, Any]:
         """The GA session object (``type: "realtime"``); with ``only``, just those settings."""
@@ -256,6 +292,88 @@ class SessionConfig:
         """The legacy beta flat session config."""
         flat = beta.session_to_beta(self.to_ga())
         return {k: v for k, v in flat.items() if v is not None and k not in ("object", "temperature")}
+
+
+def _convert(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """User-facing settings as config fields: VAD settings folded into ``turn_detection``."""
+    values = dict(kwargs)
+    vad = {k: values.pop(k) for k in VAD_FIELDS if k in values}
+    known = {f.name for f in dataclasses.fields(SessionConfig)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        allowed = ", ".join(sorted(known | set(VAD_FIELDS)))
+        raise TypeError(f"Unknown session setting {unknown[0]!r}. Known settings: {allowed}.")
+    if "turn_detection" in values or vad:
+        values["turn_detection"] = _turn_detection(values.get("turn_detection", "server_vad"), vad)
+    if "transcription" in values:
+        values["transcription"] = _transcription(values["transcription"])
+    return values
+
+
+def _json_bytes(value: Any) -> int:
+    # surrogatepass: a lone surrogate is counted, not a crash (json.dumps escapes it on the wire)
+    return len(json.dumps(value, ensure_ascii=False, allow_nan=False).encode("utf-8", "surrogatepass"))
+
+
+def _voice(voice: Any) -> None:
+    if isinstance(voice, dict):
+        if set(voice) != _VOICE_KEYS or not isinstance(voice["id"], str) or not voice["id"]:
+            raise _fail("voice", voice, "use a voice name, or {'id': 'voice_...'} for a custom voice")
+        return
+    _choice("voice", voice, VOICES)
+
+
+def _instructions(text: Any) -> None:
+    _text("instructions", text)
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_INSTRUCTIONS_BYTES:
+        raise ConfigError(
+            f"instructions are {size:,} bytes long (UTF-8); the limit is {MAX_INSTRUCTIONS_BYTES:,} bytes "
+            "(128 KiB, about gpt-realtime's whole 32,000-token context). Shorten them; put reference "
+            "material in a tool the model can call instead."
+        )
+
+
+def _tool_choice(choice: Any, tools: tuple[dict[str, Any], ...]) -> None:
+    functions = [str(t["name"]) for t in tools if t.get("type") == "function"]
+    servers = [str(t.get("server_label")) for t in tools if t.get("type") == "mcp"]
+    offered = ", ".join(repr(n) for n in functions) or "none: add the tool to tools=[...] first"
+    if isinstance(choice, str):
+        if choice in TOOL_CHOICES:
+            return
+        if choice in functions:
+            raise _fail(
+                "tool_choice", choice, f"to make the model call it, use {{'type': 'function', 'name': {choice!r}}}"
+            )
+        raise _fail(
+            "tool_choice", choice, "use 'auto', 'none', 'required' or {'type': 'function', 'name': <a tool's name>}"
+        )
+    if not isinstance(choice, dict):
+        raise _fail("tool_choice", choice, "use 'auto', 'none', 'required' or {'type': 'function', 'name': ...}")
+    kind = choice.get("type")
+    if kind == "function":
+        if set(choice) != {"type", "name"} or choice["name"] not in functions:
+            raise _fail("tool_choice", choice, f"name one of the session's function tools ({offered})")
+    elif kind == "mcp":
+        if set(choice) - {"type", "server_label", "name"} or choice.get("server_label") not in servers:
+            known = ", ".join(repr(s) for s in servers) or "none: add an MCP tool first"
+            raise _fail("tool_choice", choice, f"give the server_label of one of the session's MCP tools ({known})")
+    else:
+        raise _fail("tool_choice", choice, "a dict tool_choice has type 'function' (with a name) or 'mcp'")
+
+
+def _tracing(tracing: Any) -> None:
+    if tracing == "auto":
+        return
+    usage = "use 'auto', a dict with workflow_name/group_id/metadata, or None"
+    if not isinstance(tracing, dict):
+        raise _fail("tracing", tracing, usage)
+    for key, value in tracing.items():
+        kind = _TRACING_KEYS.get(key)
+        if kind is None:
+            raise _fail("tracing", tracing, f"{key!r} is not a tracing setting; {usage}")
+        if not isinstance(value, kind):
+            raise _fail(f"tracing[{key!r}]", value, f"use a {kind.__name__}")
 
 
 def _turn_detection(value: Any, vad: dict[str, Any]) -> TurnDetection | None:
@@ -300,15 +418,40 @@ def _tools(tools: Any) -> tuple[dict[str, Any], ...]:
         if callable(tool) and not isinstance(tool, dict):
             checked.append(function_tool(tool))  # a Python function: its schema from its hints
             continue
-        if not isinstance(tool, dict):
-            raise _fail(f"tools[{i}]", tool, "use a dict like {'type': 'function', 'name': ..., 'parameters': {...}}")
-        if tool.get("type") not in ("function", "mcp"):
-            raise _fail(f"tools[{i}].type", tool.get("type"), "use 'function' (or 'mcp')")
-        if tool["type"] == "function" and not isinstance(tool.get("name"), str):
-            raise _fail(f"tools[{i}].name", tool.get("name"), "give every function tool a name")
-        checked.append(dict(tool))
+        checked.append(_tool_dict(f"tools[{i}]", tool))
     names = [str(t["name"]) for t in checked if t.get("type") == "function"]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise ConfigError(f"Two tools are named {twice[0]!r}; give every tool its own name.")
     return tuple(checked)
+
+
+def _tool_dict(where: str, tool: Any) -> dict[str, Any]:
+    """A tool definition given as a dict, checked as the API would check it."""
+    if not isinstance(tool, dict):
+        raise _fail(where, tool, "use a dict like {'type': 'function', 'name': ..., 'parameters': {...}}")
+    kind = tool.get("type")
+    if kind not in ("function", "mcp"):
+        raise _fail(f"{where}.type", kind, "use 'function' (or 'mcp')")
+    if kind == "mcp":
+        if not isinstance(tool.get("server_label"), str) or not tool["server_label"]:
+            raise _fail(f"{where}.server_label", tool.get("server_label"), "give every MCP tool a server_label")
+        if not any(isinstance(tool.get(k), str) for k in ("server_url", "connector_id", "tunnel_id")):
+            raise ConfigError(f"{where}: an MCP tool needs a server_url, connector_id or tunnel_id.")
+        return dict(tool)
+    name = tool.get("name")
+    if not isinstance(name, str) or not re.fullmatch(TOOL_NAME, name):
+        raise _fail(f"{where}.name", name, "give every function tool a name of 1-64 letters, digits, _ or -")
+    unknown = sorted(set(tool) - _FUNCTION_TOOL_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"{where} has an unknown key {unknown[0]!r}: a function tool has type, name, description and parameters."
+        )
+    if "description" in tool and not isinstance(tool["description"], str):
+        raise _fail(f"{where}.description", tool["description"], "use a string")
+    parameters = tool.get("parameters")
+    if parameters is not None and not (isinstance(parameters, dict) and parameters.get("type", "object") == "object"):
+        raise _fail(
+            f"{where}.parameters", parameters, "use a JSON schema object, e.g. {'type': 'object', 'properties': {...}}"
+        )
+    return dict(tool)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .analysis import transcript, turns
+from .analysis import check_log, transcript, turns
 from .events import EventLog
 
 if TYPE_CHECKING:
@@ -22,6 +22,8 @@ STAGES = [
 
 def _axes(ax: Axes | None, height: float) -> Axes:
     if ax is not None:
+        if not hasattr(ax, "barh"):
+            raise TypeError(f"ax={ax!r} is not valid: use a matplotlib Axes (e.g. plt.subplots()[1]), or None.")
         return ax
     try:
         import matplotlib.pyplot as plt
@@ -36,6 +38,7 @@ def latency_waterfall(log: EventLog, ax: Axes | None = None) -> Axes:
     Times are seconds from the start of each turn; the label gives the latency from end of
     user speech to first model audio.
     """
+    check_log(log, "latency_waterfall")
     table = turns(log)
     ax = _axes(ax, 1 + 0.45 * max(1, len(table)))
     for row, turn in enumerate(table.to_dict("records")):
@@ -57,6 +60,7 @@ def latency_waterfall(log: EventLog, ax: Axes | None = None) -> Axes:
 
 def timeline(log: EventLog, ax: Axes | None = None) -> Axes:
     """The whole session on one time axis: who spoke when, and every event as a tick."""
+    check_log(log, "timeline")
     items = transcript(log)
     times = [t for (t,) in log.rows("t_kernel")]
     ax = _axes(ax, 3)

@@ -4,6 +4,11 @@
 docstring's summary as the description, and a JSON schema of its parameters, each with the
 description the docstring gives it (numpy or Google style). Hints that cannot be described
 raise a clear error when the tool is registered, not when the model calls it.
+
+The model passes arguments by name, exactly those in the schema, and reads one result. So a
+tool's parameters are named (no positional-only ones, no ``*args`` or ``**kwargs``: the model
+could not know what to pass), its name is what the API allows for a function, and it returns a
+value (a generator's items would never reach the model: return a list).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import inspect
+import re
 import types
 import typing
 from collections.abc import Callable
@@ -18,11 +24,17 @@ from typing import Any
 
 import docstring_parser
 
+from ._checks import finite
+
 SUPPORTED = (
     "str, int, float, bool, Literal[...], an Enum, Optional[...], list[...], dict[str, ...], "
     "a dataclass or a pydantic model"
 )
 _SCALARS: dict[Any, str] = {str: "string", int: "integer", float: "number", bool: "boolean"}
+TOOL_NAME = r"[a-zA-Z0-9_-]{1,64}"
+"""What the Realtime API allows as a function tool's name."""
+MAX_TIMEOUT_S = 24 * 3600.0
+"""The longest ``Tool(timeout=...)``; ``None`` means no limit at all."""
 
 
 class ToolError(TypeError):
@@ -30,12 +42,35 @@ class ToolError(TypeError):
 
 
 def function_tool(fn: Callable[..., Any]) -> dict[str, Any]:
-    """The Realtime API tool definition of ``fn`` (``{"type": "function", ...}``)."""
+    """The Realtime API tool definition of ``fn`` (``{"type": "function", ...}``).
+
+    Raises
+    ------
+    ToolError
+        If ``fn`` cannot be offered to the model; the message says why and what to change.
+    """
+    if isinstance(fn, type):
+        raise ToolError(f"A tool must be a function; got the class {fn.__name__}. Wrap what it does in a def.")
     if not callable(fn) or not hasattr(fn, "__name__"):
         raise ToolError(f"A tool must be a named function; got {fn!r}.")
     name = fn.__name__
     if name == "<lambda>":
         raise ToolError("A lambda has no name the model could call; use a def with a docstring.")
+    if not re.fullmatch(TOOL_NAME, name):
+        raise ToolError(
+            f"{name!r} cannot be a tool's name: the API allows 1-64 ASCII letters, digits, _ and -. "
+            "Rename the function."
+        )
+    if inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn):
+        raise ToolError(
+            f"{name} is a generator function: the model would get a generator, not its items. Return a list instead."
+        )
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):
+        raise ToolError(
+            f"{name}: its parameters cannot be read (a builtin?); wrap it in a def with type hints."
+        ) from None
     try:
         hints = typing.get_type_hints(fn, include_extras=False)
     except (NameError, TypeError) as exc:
@@ -44,9 +79,17 @@ def function_tool(fn: Callable[..., Any]) -> dict[str, Any]:
     described = {p.arg_name: p.description for p in doc.params if p.description}
     properties: dict[str, Any] = {}
     required: list[str] = []
-    for param in inspect.signature(fn).parameters.values():
+    for param in signature.parameters.values():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-            raise ToolError(f"{name}: *{param.name} cannot be described to the model; name every parameter.")
+            stars = "*" if param.kind is param.VAR_POSITIONAL else "**"
+            raise ToolError(
+                f"{name}: {stars}{param.name} cannot be described to the model; name every parameter it may pass."
+            )
+        if param.kind is param.POSITIONAL_ONLY:
+            raise ToolError(
+                f"{name}: parameter {param.name!r} is positional-only, but the model passes arguments by name. "
+                "Remove the '/' from the signature."
+            )
         if param.name not in hints:
             raise ToolError(f"{name}: parameter {param.name!r} needs a type hint ({SUPPORTED}).")
         schema = _schema(hints[param.name], f"{name}: parameter {param.name!r}")
@@ -124,8 +167,8 @@ class Tool:
     needs_approval:
         Show the call in the widget with Approve and Deny buttons, and run it only if approved.
     timeout:
-        Seconds the function may take before the model is told it timed out; ``None`` for no
-        limit. A timed-out function in a thread cannot be stopped: it runs on, unheard.
+        Seconds the function may take before the model is told it timed out (above 0, at most
+        a day); ``None`` for no limit. A timed-out function in a thread cannot be stopped: it runs on, unheard.
     """
 
     fn: Callable[..., Any]
@@ -137,8 +180,13 @@ class Tool:
         if not isinstance(self.needs_approval, bool):
             raise ToolError(f"needs_approval={self.needs_approval!r} is not valid: use True or False.")
         timeout = self.timeout
-        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0):
-            raise ToolError(f"timeout={timeout!r} is not valid: use a positive number of seconds, or None.")
+        if timeout is not None:
+            seconds = finite(timeout)
+            if seconds is None or not 0 < seconds <= MAX_TIMEOUT_S:
+                raise ToolError(
+                    f"timeout={timeout!r} is not valid: use a number of seconds above 0 and at most "
+                    f"{MAX_TIMEOUT_S:,.0f} (a day), or None for no limit."
+                )
         object.__setattr__(self, "definition", function_tool(self.fn))
 
     @property

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import time
 
 import openai
@@ -60,6 +62,32 @@ def test_unsupported_rest_status_is_refused():
 def test_delays_must_be_seconds(field, value):
     with pytest.raises(ValueError, match=f"{field}={value!r} is not valid: use a number of seconds"):
         Faults(**{field: value})
+
+
+@pytest.mark.parametrize("field", ["slow_answer_s", "slow_response_s", "session_expired_after_s"])
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, 10**400, 3601, -1, True, "5"])
+def test_every_delay_is_a_finite_number_of_seconds(field, value):
+    with pytest.raises(ValueError, match=rf"{field}=.* is not valid: use a number of seconds, 0 or more, at most 3600"):
+        Faults(**{field: value})
+    faults = Faults()
+    before = getattr(faults, field)
+    with pytest.raises(ValueError, match=f"{field}="):  # set later, e.g. emu.faults.slow_answer_s = ...
+        setattr(faults, field, value)
+    assert getattr(faults, field) == before
+
+
+@pytest.mark.parametrize("field", ["malformed_answer", "close_channel_mid_response", "malformed_event", "silent_audio"])
+@pytest.mark.parametrize("value", ["no", 1, 0, None])
+def test_switches_are_bools(field, value):
+    with pytest.raises(ValueError, match=f"{field}={value!r} is not valid: use True or False"):
+        Faults(**{field: value})
+
+
+def test_good_faults_are_kept_and_copied():
+    faults = Faults(rest_status=429, slow_answer_s=2, session_expired_after_s=0.5, silent_audio=True)
+    copy = dataclasses.replace(faults)  # what each call does
+    assert copy == faults
+    assert (copy.rest_status, copy.slow_answer_s, copy.session_expired_after_s) == (429, 2, 0.5)
 
 
 def test_slow_answer(emulator, rtc_client):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+import math
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -131,11 +133,44 @@ def mixed(pair: tuple[int, str]) -> None:
     """A mixed tuple."""
 
 
+def positional(city: str, /) -> None:
+    """Positional-only."""
+
+
+def options(**extra: str) -> None:
+    """Keyword varargs."""
+
+
+def lines(city: str) -> Iterator[str]:
+    """A generator."""
+    yield city
+
+
+async def chunks(city: str) -> AsyncIterator[str]:
+    """An async generator."""
+    yield city
+
+
+def värme(city: str) -> None:
+    """A name with a letter the API does not allow."""
+
+
+class Lookup:
+    """A class, not a function."""
+
+
 @pytest.mark.parametrize(
     ("fn", "says"),
     [
         (no_hint, "parameter 'city' needs a type hint"),
         (star, "*args cannot be described"),
+        (options, "**extra cannot be described"),
+        (positional, "parameter 'city' is positional-only, but the model passes arguments by name"),
+        (lines, "lines is a generator function"),
+        (chunks, "chunks is a generator function"),
+        (värme, "'värme' cannot be a tool's name"),
+        (Lookup, "got the class Lookup"),
+        (len, "positional-only"),
         (a_set, "say what the list holds"),
         (odd, "has type complex, which cannot be described"),
         (bad_dict, "use dict[str, <type>]"),
@@ -149,3 +184,27 @@ def test_unsupported_hints_fail_at_registration(fn, says):
         function_tool(fn)
     with pytest.raises((ToolError, ValueError)):  # a non-function is refused by the config check
         rt.Realtime(provider=Local(), tools=[fn])
+
+
+def test_keyword_only_parameters_are_named_so_they_are_fine():
+    def book(*, city: str, nights: int = 1) -> str:
+        """Book a room."""
+        return city
+
+    assert function_tool(book)["parameters"]["required"] == ["city"]
+
+
+@pytest.mark.parametrize("timeout", [math.nan, math.inf, 10**400, 86_401, 0, -1, True, "5"])
+def test_a_timeout_is_a_real_number_of_seconds_up_to_a_day(timeout):
+    with pytest.raises(ToolError, match=r"timeout=.* is not valid: use a number of seconds above 0 and at most 86,400"):
+        rt.Tool(book_room, timeout=timeout)
+
+
+@pytest.mark.parametrize("timeout", [0.5, 30, 86_400, None])
+def test_reasonable_timeouts_are_kept(timeout):
+    assert rt.Tool(book_room, timeout=timeout).timeout == timeout
+
+
+def book_room(city: str) -> str:
+    """Book a room."""
+    return city

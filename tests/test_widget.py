@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -13,7 +14,7 @@ from websockets.sync.client import connect
 
 import rt_widget as rt
 from rt_widget.config import SessionConfig
-from rt_widget.providers import Beta, CallAnswer, ConnectError, Local, Provider
+from rt_widget.providers import Beta, CallAnswer, ConnectError, Local, Provider, Sideband
 from tests.conformance import assert_client_event
 from tests.samples import REFERENCE_USAGE
 
@@ -162,6 +163,7 @@ def test_a_page_on_the_link_gets_its_answer_and_the_calls_commands_over_it(emula
 
 def test_commands_reach_the_browser(sent):
     widget = rt.Realtime(provider=Local())
+    assert widget._repr_mimebundle_() is not None  # what displaying it does
     widget.connect()
     widget.status = "connected"
     widget.send({"type": "response.create"})
@@ -252,11 +254,11 @@ def test_callbacks_and_off():
 def test_a_failing_callback_does_not_stop_delivery():
     widget = rt.Realtime(provider=Local())
     seen = []
-    widget.on("x", lambda e: 1 / 0)
-    widget.on("x", seen.append)
-    browser_says(widget, {"kind": "events", "events": [wire(0, "x")]})
+    widget.on("rate_limits.updated", lambda e: 1 / 0)
+    widget.on("rate_limits.updated", seen.append)
+    browser_says(widget, {"kind": "events", "events": [wire(0, "rate_limits.updated")]})
     assert len(seen) == 1
-    assert widget.events.types == ["x"]
+    assert widget.events.types == ["rate_limits.updated"]
 
 
 def test_beta_events_are_logged_under_ga_names():
@@ -368,7 +370,7 @@ def test_approval_from_the_widget_or_from_python(sent):
     browser_says(widget, {"kind": "approval", "call_id": "call_1", "approved": False})
     assert widget._approvals == []
     assert "denied" in sent.messages[-2]["event"]["item"]["output"]
-    with pytest.raises(ValueError, match=r"0 calls wait for approval"):
+    with pytest.raises(ValueError, match=r"No call waits for approval"):
         widget.deny()
 
     browser_says(widget, server_events(*a_call("wipe", '{"table": "logs"}', "call_2"), start=3))
@@ -397,3 +399,187 @@ def lambda_free(x):  # type: ignore[no-untyped-def]
 def len_of(text: str) -> int:
     """Length of a text."""
     return len(text)
+
+
+# -- what a user sees: the text repr, connect without a view, state messages, the sideband -------
+
+
+def test_the_text_repr_says_what_the_session_is_and_never_a_key(emulator):
+    widget = rt.Realtime(provider=Local(emulator), voice="marin", model="gpt-realtime-mini")
+    browser_says(widget, {"kind": "events", "events": [wire(0, "session.created"), wire(1, "response.done")]})
+    widget.call_id = "rtc_abc"
+    text = repr(widget)
+    assert text == (
+        "Realtime(status='idle', provider='emulator', model='gpt-realtime-mini', voice='marin', "
+        "events=2, call_id='rtc_abc')"
+    )
+    assert emulator.api_key not in text
+    data, _metadata = widget._repr_mimebundle_()
+    assert data["text/plain"] == text  # what nbconvert and a plain-text front end show
+    assert data["application/vnd.jupyter.widget-view+json"]["model_id"] == widget.model_id  # the view still draws
+
+
+def test_connect_needs_a_view(sent):
+    widget = rt.Realtime(provider=Local())
+    with pytest.raises(
+        RuntimeError, match=r"Display the widget \(put `s` at the end of a cell\) and then press Connect"
+    ):
+        widget.connect()
+    assert sent.messages == []  # nothing went into the void
+    widget._repr_mimebundle_()  # displayed
+    widget.connect()
+    assert sent.messages == [{"kind": "connect"}]
+
+
+def test_a_page_that_speaks_up_counts_as_a_view(sent):
+    # Shown inside a container (no display of its own), or from an earlier kernel session's page.
+    widget = rt.Realtime(provider=Local())
+    browser_says(widget, {"kind": "view"})
+    widget.connect()
+    assert sent.messages == [{"kind": "connect"}]
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "says"),
+    [
+        ("idle", "", "Cannot say 'hi': there is no call yet. Press Connect in the widget or call connect()"),
+        ("error", "Could not reach http://127.0.0.1:9 (ConnectError).", "the last connect failed (Could not reach"),
+        ("error", "", "the last connect failed (no reason was given). Once that is fixed, press Connect"),
+        ("closed", "", "Cannot say 'hi': the call has ended. Press Connect or call connect() to start a new one."),
+    ],
+)
+def test_say_without_a_call_says_why_in_words(status, error, says):
+    widget = rt.Realtime(provider=Local())
+    widget.status, widget.error = status, error
+    with pytest.raises(RuntimeError) as info:
+        widget.say("hi")
+    assert says in str(info.value)
+    assert f"is {status}" not in str(info.value)  # not "the call is error."
+
+
+def test_say_while_connecting_goes_to_the_page(sent):
+    widget = rt.Realtime(provider=Local())
+    widget.status = "connecting"
+    widget.say("hi")
+    assert [m["event"]["type"] for m in sent.messages] == ["conversation.item.create", "response.create"]
+
+
+class RefusingServer:
+    """An HTTP server that answers every request, WebSocket upgrades too, with 500."""
+
+    def __init__(self) -> None:
+        import http.server
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                self.send_error(500, "injected")
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"ws://127.0.0.1:{self.server.server_address[1]}/v1/realtime"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class SidebandTo(Provider):
+    name = "sideband-test"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    async def connect(self, offer_sdp: str, config: SessionConfig) -> CallAnswer:
+        raise ConnectError("not used here")
+
+    def sideband(self, call_id: str) -> Sideband:
+        return Sideband(f"{self.url}?call_id={call_id}", {"Authorization": "Bearer sk-sideband-sentinel"})
+
+
+def wait_until(condition: Any, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert condition()
+
+
+def test_a_sideband_that_cannot_join_is_reported(caplog):
+    server = RefusingServer()
+    try:
+        widget = rt.Realtime(provider=SidebandTo(server.url), sideband=True)
+        widget.status = "connecting"
+        with caplog.at_level("WARNING", logger="rt_widget._widget"):
+            widget._on_call("rtc_1")
+            wait_until(lambda: widget.error != "")
+        assert "The sideband could not join call rtc_1" in widget.error
+        assert "500" in widget.error
+        assert "wait_for() cannot see them while a cell runs" in widget.error
+        assert any("sideband could not join" in r.getMessage() for r in caplog.records)
+
+        widget.error = ""  # the page clears it when its call connects...
+        widget.status = "connected"
+        assert "sideband could not join" in widget.error  # ...and it comes back
+
+        with pytest.raises(RuntimeError) as info:
+            asyncio.run(widget.wait_for("response.done"))
+        advice = str(info.value)
+        assert "the sideband could not join this call" in advice
+        assert "Realtime(sideband=True)" not in advice  # it was set: do not advise it
+        for text in (widget.error, advice, *(r.getMessage() for r in caplog.records)):
+            assert "sk-sideband-sentinel" not in text
+    finally:
+        server.close()
+
+
+def test_wait_for_takes_a_predicate_and_star():
+    widget = rt.Realtime(provider=Local())
+    widget._linked = lambda: True  # type: ignore[method-assign]  # as if the page had its link
+
+    async def waiting() -> tuple[dict[str, Any], dict[str, Any]]:
+        done = asyncio.ensure_future(
+            widget.wait_for("response.done", predicate=lambda e: e["response"]["status"] == "completed")
+        )
+        anything = asyncio.ensure_future(widget.wait_for("*", timeout=None))
+        await asyncio.sleep(0.05)
+        for i, status in enumerate(["cancelled", "completed"]):
+            event = {"type": "response.done", "event_id": f"e{i}", "response": {"id": f"r{i}", "status": status}}
+            threading.Thread(target=widget._ingest, args=(event, "server")).start()
+        return await done, await anything
+
+    done, anything = asyncio.run(waiting())
+    assert done["response"]["id"] == "r1"  # the cancelled one did not count
+    assert anything["type"] == "response.done"
+
+
+def test_a_failing_predicate_is_raised_by_wait_for():
+    widget = rt.Realtime(provider=Local())
+    widget._linked = lambda: True  # type: ignore[method-assign]
+
+    async def waiting() -> dict[str, Any]:
+        waiter = asyncio.ensure_future(widget.wait_for("error", predicate=lambda e: e["missing"]))
+        await asyncio.sleep(0.05)
+        widget._ingest({"type": "error", "error": {}}, "server")
+        return await waiter
+
+    with pytest.raises(KeyError, match="missing"):
+        asyncio.run(waiting())
+
+
+class NoToken(SidebandTo):
+    def sideband(self, call_id: str) -> Sideband:
+        raise ConnectError("The token provider failed (RuntimeError). Check the Entra ID credentials.")
+
+
+def test_a_sideband_whose_provider_fails_is_reported_at_once():
+    widget = rt.Realtime(provider=NoToken("ws://127.0.0.1:9"), sideband=True)
+    widget._on_call("rtc_2")
+    assert widget.call_id == "rtc_2"
+    assert widget.error.startswith("The sideband could not join call rtc_2 (The token provider failed")
+    # a new call starts clean:
+    widget._close_sideband()
+    assert widget._sideband_error == ""

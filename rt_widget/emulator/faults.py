@@ -7,6 +7,9 @@ created afterwards, or on one running call (``emu.call(call_id).faults``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+from .._checks import finite
 
 REST_ERRORS = {
     401: ("invalid_api_key", "invalid_request_error", "Incorrect API key provided (injected fault)."),
@@ -14,11 +17,19 @@ REST_ERRORS = {
     500: ("server_error", "server_error", "The server had an error while processing your request (injected fault)."),
 }
 SESSION_EXPIRED = "Your session hit the maximum duration of 60 minutes."
+MAX_DELAY_S = 3600.0
+"""The longest delay a fault takes: a real session lasts at most an hour."""
+_SECONDS = frozenset({"slow_answer_s", "slow_response_s", "session_expired_after_s"})
+_FLAGS = frozenset({"malformed_answer", "close_channel_mid_response", "malformed_event", "silent_audio"})
 
 
 @dataclass
 class Faults:
-    """What should go wrong. Every field off by default."""
+    """What should go wrong. Every field off by default.
+
+    Every assignment is checked (``ValueError`` otherwise): delays are finite seconds from 0
+    to an hour, switches are ``True`` or ``False``.
+    """
 
     rest_status: int | None = None
     """Answer every REST request with this error status: 401, 429 or 500."""
@@ -38,12 +49,26 @@ class Faults:
     silent_audio: bool = False
     """Speak silence instead of speech (the events still say audio was played)."""
 
-    def __post_init__(self) -> None:
-        if self.rest_status is not None and self.rest_status not in REST_ERRORS:
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Checked on every assignment, so ``emu.faults.slow_answer_s = ...`` is checked too.
+        super().__setattr__(name, _checked(name, value))
+
+
+def _checked(name: str, value: Any) -> Any:
+    """``value`` for the field ``name``, or a ValueError saying what the field takes."""
+    if name == "rest_status":
+        if value is not None and (type(value) is not int or value not in REST_ERRORS):
             allowed = ", ".join(str(s) for s in REST_ERRORS)
-            msg = f"rest_status={self.rest_status} is not supported; use one of {allowed}, or None."
-            raise ValueError(msg)
-        for name in ("slow_answer_s", "slow_response_s"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise ValueError(f"{name}={value!r} is not valid: use a number of seconds, 0 or more.")
+            raise ValueError(f"rest_status={value!r} is not supported; use one of {allowed}, or None.")
+    elif name in _SECONDS:
+        optional = name == "session_expired_after_s"
+        seconds = finite(value)
+        if (value is not None or not optional) and (seconds is None or not 0 <= seconds <= MAX_DELAY_S):
+            none = ", or None for never" if optional else ""
+            raise ValueError(
+                f"{name}={value!r} is not valid: use a number of seconds, 0 or more, "
+                f"at most {MAX_DELAY_S:.0f} (an hour){none}."
+            )
+    elif name in _FLAGS and not isinstance(value, bool):
+        raise ValueError(f"{name}={value!r} is not valid: use True or False.")
+    return value
