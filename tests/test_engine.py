@@ -373,3 +373,327 @@ def test_out_of_band_response_stays_out_of_the_conversation():
 
 def test_function_call_model_reply_type():
     assert FunctionCall("f").arguments == {}
+
+
+# -- hardening: no message deafens the call, every response ends ---------------------------
+
+
+def error_of(h: Harness) -> dict[str, Any]:
+    return h.last("error")["error"]
+
+
+async def still_answers(h: Harness) -> None:
+    """The session answers a good turn in full after whatever came before."""
+    before = len(h.events)
+    await h.send(TEXT_ONLY)
+    await h.send(user_text("hello"))
+    await h.send({"type": "response.create"})
+    await h.settle()
+    types = [e["type"] for e in h.events[before:]]
+    assert types[0] == "session.updated"
+    assert "response.output_text.done" in types
+    assert h.last("response.done")["response"]["status"] == "completed"
+
+
+@pytest.mark.parametrize(
+    ("raw", "says"),
+    [
+        ("[" * 10_000 + "]" * 10_000, "nests too deeply"),
+        ('{"type": "session.update", "x": ' + "[" * 100 + "]" * 100 + "}", "nests too deeply"),
+        ('{"type": "response.create", "n": ' + "9" * 5_000 + "}", "5,000-digit number"),
+        (b'{"type": "response.create", "event_id": "\xff\xfe"}', "not UTF-8"),
+        ('{"type": "response.create", "response": {"max_output_tokens": NaN}}', "NaN is not valid JSON"),
+        ('{"type": "response.create", "response": {"max_output_tokens": -Infinity}}', "-Infinity is not valid"),
+        ('{"type": "response.create", "response": {"max_output_tokens": 1e400}}', "too large"),
+        ('{"type": "conversation.item.create", "event_id": "\\ud83d"}', "lone UTF-16 surrogate"),
+        (b"\x00\x01\x02", "not valid JSON"),
+        ("", "not valid JSON"),
+    ],
+)
+def test_undecodable_messages_get_an_error_and_the_call_keeps_serving(raw, says):
+    async def body():
+        h = Harness()
+        await h.engine.receive(raw)
+        error = error_of(h)
+        assert error["type"] == "invalid_request_error"
+        assert error["code"] == "invalid_json"
+        assert says in error["message"]
+        assert len(error["message"]) < 300
+        await still_answers(h)
+
+    run(body)
+
+
+def test_an_oversized_event_is_refused_before_it_is_parsed():
+    async def body():
+        h = Harness()
+        huge = json.dumps({"type": "input_audio_buffer.append", "audio": "A" * (16 * 1024 * 1024 + 4)})
+        await h.engine.receive(huge)
+        assert error_of(h)["code"] == "event_too_large"
+        await still_answers(h)
+
+    run(body)
+
+
+@pytest.mark.parametrize(
+    ("fields", "code", "param"),
+    [
+        ({"audio_end_ms": "x"}, "invalid_type", "audio_end_ms"),
+        ({"audio_end_ms": None}, "invalid_type", "audio_end_ms"),
+        ({"audio_end_ms": 1.5}, "invalid_type", "audio_end_ms"),
+        ({"audio_end_ms": -1}, "integer_below_min_value", "audio_end_ms"),
+        ({"audio_end_ms": 10**60}, "integer_above_max_value", "audio_end_ms"),
+        ({"content_index": "0"}, "invalid_type", "content_index"),
+        ({"content_index": True}, "invalid_type", "content_index"),
+        ({"item_id": 5}, "invalid_type", "item_id"),
+        ({"extra": 1}, "unknown_parameter", "extra"),
+    ],
+)
+def test_truncate_fields_are_checked_before_the_handler(fields, code, param):
+    async def body():
+        h = Harness()
+        event = {"type": "conversation.item.truncate", "item_id": "item_x", "content_index": 0, "audio_end_ms": 0}
+        await h.engine.receive(json.dumps({**event, **fields, "event_id": "evt_t"}))
+        error = error_of(h)
+        assert (error["code"], error["param"], error["event_id"]) == (code, param, "evt_t")
+        await still_answers(h)
+
+    run(body)
+
+
+def test_truncate_without_content_index_is_a_missing_parameter():
+    async def body():
+        h = Harness()
+        await h.engine.receive(json.dumps({"type": "conversation.item.truncate", "item_id": "i", "audio_end_ms": 0}))
+        assert (error_of(h)["code"], error_of(h)["param"]) == ("missing_required_parameter", "content_index")
+
+    run(body)
+
+
+@pytest.mark.parametrize(
+    ("response", "code", "param"),
+    [
+        ({"tools": [5]}, "invalid_type", "response.tools[0]"),
+        ({"tools": "x"}, "invalid_type", "response.tools"),
+        ({"tools": [{"type": "function"}]}, "missing_required_parameter", "response.tools[0].name"),
+        ({"tools": [{"type": "function", "name": "a b"}]}, "invalid_value", "response.tools[0].name"),
+        ({"tools": [{"type": "computer", "name": "a"}]}, "invalid_value", "response.tools[0].type"),
+        ({"input": 5}, "invalid_type", "response.input"),
+        ({"input": [5]}, "invalid_type", "response.input[0]"),
+        ({"input": [{"type": "message", "role": "user"}]}, "missing_required_parameter", "response.input[0].content"),
+        ({"input": [{"type": "item_reference", "id": "item_nope"}]}, "item_not_found", "response.input[0].id"),
+        ({"audio": "x"}, "invalid_type", "response.audio"),
+        ({"audio": {"output": {"voice": "bob"}}}, "invalid_value", "response.audio.output.voice"),
+        ({"max_output_tokens": "x"}, "invalid_value", "response.max_output_tokens"),
+        ({"max_output_tokens": 0}, "integer_below_min_value", "response.max_output_tokens"),
+        ({"max_output_tokens": 2.5}, "invalid_type", "response.max_output_tokens"),
+        ({"output_modalities": "text"}, "invalid_type", "response.output_modalities"),
+        ({"output_modalities": ["video"]}, "invalid_value", "response.output_modalities"),
+        ({"instructions": 5}, "invalid_type", "response.instructions"),
+        ({"conversation": "mine"}, "invalid_value", "response.conversation"),
+        ({"metadata": {"k": 5}}, "invalid_type", "response.metadata.k"),
+        ({"metadata": {str(i): "v" for i in range(17)}}, "object_above_max_properties", "response.metadata"),
+        ({"tool_choice": "sometimes"}, "invalid_value", "response.tool_choice"),
+        ({"tool_choice": {"type": "function", "name": "nope"}}, "invalid_value", "response.tool_choice.name"),
+        ({"modalities": ["text"]}, "unknown_parameter", "response.modalities"),
+        ({"temperature": 0.8}, "unknown_parameter", "response.temperature"),
+    ],
+)
+def test_bad_response_parameters_are_refused_before_response_created(response, code, param):
+    async def body():
+        h = Harness()
+        await h.engine.receive(json.dumps({"type": "response.create", "response": response}))
+        error = error_of(h)
+        assert (error["code"], error["param"]) == (code, param), error["message"]
+        assert "response.created" not in h.types()
+        await still_answers(h)
+
+    run(body)
+
+
+def test_null_response_fields_mean_the_session_defaults():
+    async def body():
+        h = Harness()
+        await h.send(TEXT_ONLY)
+        await h.send(user_text("hello"))
+        await h.engine.receive(
+            json.dumps({"type": "response.create", "response": {"instructions": None, "max_output_tokens": None}})
+        )
+        await h.settle()
+        assert h.last("response.done")["response"]["status"] == "completed"
+
+    run(body)
+
+
+def test_an_internal_failure_in_a_handler_is_a_server_error_and_is_logged(caplog):
+    async def body():
+        h = Harness()
+
+        async def broken(event):
+            raise KeyError("boom")
+
+        h.engine._on_input_audio_buffer_clear = broken
+        await h.engine.receive(json.dumps({"type": "input_audio_buffer.clear", "event_id": "evt_1"}))
+        error = error_of(h)
+        assert (error["type"], error["code"], error["event_id"]) == ("server_error", "server_error", "evt_1")
+        assert "KeyError" in error["message"]
+        await still_answers(h)
+
+    run(body)
+    assert any("input_audio_buffer.clear" in r.getMessage() for r in caplog.records if r.levelname == "WARNING")
+
+
+def test_a_failure_after_response_created_still_ends_the_response():
+    async def body():
+        h = Harness()
+
+        async def broken(*args):
+            raise RuntimeError("the speaker fell over")
+
+        h.engine._stream_content = broken
+        await h.send(TEXT_ONLY)
+        await h.send(user_text("hello"))
+        await h.send({"type": "response.create"})
+        await h.settle()
+        done = h.last("response.done")["response"]
+        assert done["status"] == "failed"
+        assert done["status_details"]["error"]["type"] == "server_error"
+        assert "RuntimeError" in done["status_details"]["error"]["message"]
+        assert h.types().count("response.created") == h.types().count("response.done") == 1
+        del h.engine._stream_content
+        await still_answers(h)
+
+    run(body)
+
+
+def failing_model(context):
+    raise ValueError("no idea what to say")
+
+
+@pytest.mark.parametrize(
+    ("model", "says"),
+    [
+        (failing_model, "The emulator's model raised ValueError: no idea what to say"),
+        (lambda context: 5, "returned int"),
+        (lambda context: None, "returned NoneType"),
+        (lambda context: FunctionCall("launch_rocket"), "does not offer"),
+        (lambda context: FunctionCall("get_weather", {"when": object()}), "not JSON"),
+        (lambda context: FunctionCall("get_weather", {"x": float("nan")}), "not JSON"),
+        (lambda context: FunctionCall("get_weather", "Paris"), "use a dict"),
+    ],
+)
+def test_a_broken_user_model_fails_the_response_clearly(model, says, caplog):
+    calls = []
+
+    def counting(context):
+        calls.append(1)
+        return model(context) if len(calls) == 1 else "fine again"
+
+    async def body():
+        h = Harness(model=counting)
+        tool = {"type": "function", "name": "get_weather", "parameters": {"type": "object", "properties": {}}}
+        await h.send({"type": "session.update", "session": {**TEXT_ONLY["session"], "tools": [tool]}})
+        await h.send(user_text("hello"))
+        await h.send({"type": "response.create"})
+        await h.settle()
+        done = h.last("response.done")["response"]
+        assert done["status"] == "failed"
+        assert done["status_details"]["type"] == "failed"
+        assert done["status_details"]["error"]["type"] == "server_error"
+        assert says in done["status_details"]["error"]["message"]
+        assert done["output"] == []
+        await h.send({"type": "response.create"})
+        await h.settle()
+        assert h.last("response.done")["response"]["status"] == "completed"
+        assert h.last("response.output_text.done")["text"] == "fine again"
+
+    run(body)
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("counting" in w and says in w for w in warnings), warnings
+
+
+def test_input_audio_append_is_capped_per_event_and_per_buffer():
+    async def body():
+        h = Harness()
+        too_big = "A" * (15 * 1024 * 1024 + 4)
+        await h.engine.receive(json.dumps({"type": "input_audio_buffer.append", "audio": too_big}))
+        assert (error_of(h)["code"], error_of(h)["param"]) == ("string_above_max_length", "audio")
+        assert len(h.engine._input_audio) == 0
+
+        four_minutes = base64.b64encode(bytes(24_000 * 2 * 240)).decode()
+        await h.send({"type": "input_audio_buffer.append", "audio": four_minutes})
+        errors = h.types().count("error")
+        await h.send({"type": "input_audio_buffer.append", "audio": four_minutes})
+        assert h.types().count("error") == errors + 1
+        assert error_of(h)["code"] == "input_audio_buffer_full"
+        assert "Commit it" in error_of(h)["message"]
+        assert len(h.engine._input_audio) == 24_000 * 2 * 240  # the refused append added nothing
+        await h.send({"type": "input_audio_buffer.clear"})
+        await h.send({"type": "input_audio_buffer.append", "audio": four_minutes})
+        assert h.types()[-1] == "input_audio_buffer.cleared"  # accepted again, silently
+
+    run(body)
+
+
+def test_a_non_string_event_id_is_refused_and_not_echoed():
+    async def body():
+        h = Harness()
+        await h.engine.receive(json.dumps({"type": "input_audio_buffer.clear", "event_id": 5}))
+        error = error_of(h)
+        assert (error["code"], error["param"], error["event_id"]) == ("invalid_type", "event_id", None)
+
+    run(body)
+
+
+@pytest.mark.parametrize(
+    ("item", "param"),
+    [
+        ({"type": "message", "role": "user", "content": [{"type": "input_text", "text": 5}]}, "item.content[0].text"),
+        ({"type": "message", "role": "user", "content": [{"type": "input_text"}]}, "item.content[0].text"),
+        ({"type": "message", "role": "user", "content": "hi"}, "item.content"),
+        ({"type": "message", "role": "user", "content": [], "id": "x" * 40}, "item.id"),
+        ({"type": "message", "role": "bot", "content": []}, "item.role"),
+        ({"type": "function_call_output", "call_id": "c", "output": {"a": 1}}, "item.output"),
+        ({"type": "function_call", "name": "f", "arguments": {}, "call_id": "c"}, "item.arguments"),
+        ({"type": "message", "role": "user", "content": [], "colour": "red"}, "item.colour"),
+        ({"type": "mcp_call"}, "item.type"),
+    ],
+)
+def test_item_fields_are_checked(item, param):
+    async def body():
+        h = Harness()
+        await h.engine.receive(json.dumps({"type": "conversation.item.create", "item": item}))
+        assert error_of(h)["param"] == param, error_of(h)["message"]
+        assert h.engine.items == []
+
+    run(body)
+
+
+def test_a_long_bad_value_is_not_echoed_whole():
+    async def body():
+        h = Harness()
+        await h.engine.receive(json.dumps({"type": "response.create", "response": {"conversation": "x" * 100_000}}))
+        assert len(error_of(h)["message"]) < 300
+
+    run(body)
+
+
+def test_the_scripted_model_fills_required_arguments_from_the_words():
+    async def body():
+        h = Harness()
+        tool = {
+            "type": "function",
+            "name": "get_weather",
+            "parameters": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}, "unit": {"enum": ["celsius", "fahrenheit"]}},
+                "required": ["city"],
+            },
+        }
+        await h.send({"type": "session.update", "session": {**TEXT_ONLY["session"], "tools": [tool]}})
+        await h.send(user_text("Use get weather: what is the weather in Paris?"))
+        await h.send({"type": "response.create"})
+        await h.settle()
+        assert json.loads(h.last("response.function_call_arguments.done")["arguments"]) == {"city": "Paris"}
+
+    run(body)

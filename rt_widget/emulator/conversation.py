@@ -49,46 +49,21 @@ class Conversation:
         """Delete ``item``."""
         self.items.remove(item)
 
-    def normalize(self, item: dict[str, Any]) -> dict[str, Any]:
-        """A client's item as the service stores it, or the service's error for it."""
-        kind = item.get("type")
-        if kind not in ("message", "function_call", "function_call_output"):
-            msg = (
-                f"Invalid value: '{kind}'. Supported values are: 'message', 'function_call' and 'function_call_output'."
-            )
-            raise ProtocolError("invalid_value", msg, "item.type")
+    def normalize(self, item: dict[str, Any], *, stored: bool = True) -> dict[str, Any]:
+        """A client's item as the service stores it, or the service's error for it.
+
+        ``item`` has passed :func:`~rt_widget.emulator.validation.validate_item`. Items
+        that go into the conversation (``stored``) must have a new id.
+        """
         item_id = item.get("id") or new_id("item")
-        if self.index(item_id) is not None:
+        if stored and self.index(item_id) is not None:
             msg = f"Item with id '{item_id}' already exists."
             raise ProtocolError("invalid_value", msg, "item.id")
-        normalized: dict[str, Any] = {"id": item_id, "type": kind, "status": "completed"}
-        if kind == "message":
-            role = item.get("role")
-            if role not in ("user", "assistant", "system"):
-                msg = f"Invalid value: '{role}'. Supported values are: 'user', 'assistant' and 'system'."
-                raise ProtocolError("invalid_value", msg, "item.role")
-            content = item.get("content")
-            if not isinstance(content, list):
-                raise missing("item.content")
-            allowed = {
-                "user": ("input_text", "input_audio", "input_image"),
-                "system": ("input_text",),
-                "assistant": ("output_text",),
-            }[role]
-            for i, part in enumerate(content):
-                if not isinstance(part, dict) or part.get("type") not in allowed:
-                    kinds = ", ".join(f"'{a}'" for a in allowed)
-                    msg = f"Invalid content type for a {role} message. Supported values are: {kinds}."
-                    raise ProtocolError("invalid_value", msg, f"item.content[{i}].type")
-            normalized.update(role=role, content=[dict(p) for p in content])
-        elif kind == "function_call":
-            for key in ("name", "arguments", "call_id"):
-                if key not in item:
-                    raise missing(f"item.{key}")
+        normalized: dict[str, Any] = {"id": item_id, "type": item["type"], "status": "completed"}
+        if item["type"] == "message":
+            normalized.update(role=item["role"], content=[dict(p) for p in item["content"]])
+        elif item["type"] == "function_call":
             normalized.update(call_id=item["call_id"], name=item["name"], arguments=item["arguments"])
         else:
-            for key in ("call_id", "output"):
-                if key not in item:
-                    raise missing(f"item.{key}")
-            normalized.update(call_id=item["call_id"], output=str(item["output"]))
+            normalized.update(call_id=item["call_id"], output=item["output"])
         return normalized

@@ -12,23 +12,24 @@ import base64
 import binascii
 import contextlib
 import json
+import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from ..protocol import CLIENT_EVENTS
 from . import tts
 from .conversation import Conversation
 from .ids import new_id
-from .model import Context, FunctionCall, Model, scripted_model
+from .model import Context, FunctionCall, Model, Reply, scripted_model
 from .session import merge
 from .speaker import Speaker
 from .transcription import INPUT_RATE, Transcriber
 from .usage import UsageMeter, text_tokens
-from .validation import ProtocolError, missing, validate_session_update
+from .validation import ProtocolError, check_tool_choice, decode_event, validate_client_event
 
 Emit = Callable[[dict[str, Any]], None]
+logger = logging.getLogger(__name__)
 
 RATE_LIMIT_TOKENS = 40_000
 # An uncommitted manual-turn buffer keeps the latest 5 minutes, not a whole session.
@@ -83,25 +84,30 @@ class Engine:
     # -- entry point ----------------------------------------------------------------------
 
     async def receive(self, text: str | bytes) -> None:
-        """Handle one message from the client: a JSON client event."""
-        event_id = None
+        """Handle one message from the client: a JSON client event.
+
+        Whatever the message holds, the session carries on: a client mistake becomes the
+        service's ``error`` event (``invalid_request_error``), and a failure inside the
+        emulator a ``server_error`` one (logged).
+        """
+        event_id, type_ = None, None
         try:
-            event = json.loads(text)
-            if not isinstance(event, dict):
-                raise ProtocolError("invalid_event", "A client event must be a JSON object.")
-            event_id = event.get("event_id")
-            type_ = event.get("type")
-            if type_ is None:
-                raise ProtocolError("invalid_event", "The 'type' field is missing.", "type")
-            if type_ not in CLIENT_EVENTS:
-                supported = ", ".join(f"'{t}'" for t in CLIENT_EVENTS)
-                msg = f"Invalid value: '{type_}'. Supported values are: {supported}."
-                raise ProtocolError("invalid_value", msg, "type")
+            event = decode_event(text)
+            if isinstance(event.get("event_id"), str):
+                event_id = event["event_id"]
+            validate_client_event(event, self.session["type"])
+            type_ = event["type"]
             await getattr(self, "_on_" + type_.replace(".", "_"))(event)
-        except json.JSONDecodeError as exc:
-            self.error("invalid_json", f"The event is not valid JSON: {exc.msg}.", None)
         except ProtocolError as exc:
             self.error(exc.code, exc.message, exc.param, event_id)
+        except Exception as exc:
+            logger.warning("The emulator failed on a %r client event: %s: %s", type_, type(exc).__name__, exc)
+            logger.debug("Traceback of the failure", exc_info=True)
+            msg = (
+                f"The emulator failed to handle this {type_ or 'client'} event ({type(exc).__name__}). "
+                "This is a bug in rt-widget's emulator; the session goes on."
+            )
+            self.error("server_error", msg, None, event_id, type_="server_error")
 
     @property
     def items(self) -> list[dict[str, Any]]:
@@ -117,13 +123,21 @@ class Engine:
         """A fresh conversation item id."""
         return new_id("item")
 
-    def error(self, code: str, message: str, param: str | None = None, event_id: str | None = None) -> None:
+    def error(
+        self,
+        code: str,
+        message: str,
+        param: str | None = None,
+        event_id: str | None = None,
+        *,
+        type_: str = "invalid_request_error",
+    ) -> None:
         """Emit an ``error`` event (the session stays open)."""
         self._emit(
             {
                 "type": "error",
                 "error": {
-                    "type": "invalid_request_error",
+                    "type": type_,
                     "code": code,
                     "message": message,
                     "param": param,
@@ -141,7 +155,6 @@ class Engine:
     # -- session ---------------------------------------------------------------------------
 
     async def _on_session_update(self, event: dict[str, Any]) -> None:
-        validate_session_update(event, self.session["type"])
         update = dict(event["session"])
         if "model" in update and update["model"] != self.session["model"]:
             msg = "Cannot update a session's model. Start a new session to use another model."
@@ -151,7 +164,9 @@ class Engine:
             msg = "Cannot update a session's voice after the model has responded with audio."
             raise ProtocolError("cannot_update_voice", msg, "session.audio.output.voice")
         input_config = update.get("audio", {}).get("input", {})
-        self.session = merge(self.session, update)
+        merged = merge(self.session, update)
+        check_tool_choice(merged["tool_choice"], merged["tools"], "session.tool_choice")
+        self.session = merged
         for key in ("turn_detection", "transcription", "noise_reduction"):
             if key in input_config and input_config[key] is not None:
                 # A new VAD type or transcription model replaces the old object outright.
@@ -165,10 +180,7 @@ class Engine:
     # -- conversation items ----------------------------------------------------------------
 
     async def _on_conversation_item_create(self, event: dict[str, Any]) -> None:
-        item = event.get("item")
-        if not isinstance(item, dict):
-            raise missing("item")
-        item = self.conversation.normalize(item)
+        item = self.conversation.normalize(event["item"])
         self.conversation.insert(item, event.get("previous_item_id"))
         self._announce(item)
 
@@ -183,12 +195,13 @@ class Engine:
 
     async def _on_conversation_item_truncate(self, event: dict[str, Any]) -> None:
         item = self.conversation.find(event, "item_id")
-        if "audio_end_ms" not in event:
-            raise missing("audio_end_ms")
         if item.get("role") != "assistant" or item["id"] not in self._audio_ms:
             msg = "Only assistant messages with audio can be truncated."
             raise ProtocolError("invalid_value", msg, "item_id")
-        end_ms, length = int(event["audio_end_ms"]), self._audio_ms[item["id"]]
+        if event["content_index"] >= len(item["content"]):
+            msg = f"Invalid 'content_index': {event['content_index']}. The item's audio is its content part 0."
+            raise ProtocolError("invalid_value", msg, "content_index")
+        end_ms, length = event["audio_end_ms"], self._audio_ms[item["id"]]
         if end_ms > length:
             msg = f"Audio content of {length:.0f}ms is already shorter than {end_ms}ms"
             raise ProtocolError("invalid_value", msg, "audio_end_ms")
@@ -200,7 +213,7 @@ class Engine:
             {
                 "type": "conversation.item.truncated",
                 "item_id": item["id"],
-                "content_index": int(event.get("content_index", 0)),
+                "content_index": event["content_index"],
                 "audio_end_ms": end_ms,
             }
         )
@@ -213,13 +226,20 @@ class Engine:
     # -- input audio buffer (manual turns; the microphone's VAD feeds the same buffer) ----
 
     async def _on_input_audio_buffer_append(self, event: dict[str, Any]) -> None:
-        if "audio" not in event:
-            raise missing("audio")
         try:
-            self._input_audio += base64.b64decode(event["audio"], validate=True)
-        except (binascii.Error, TypeError):
+            pcm = base64.b64decode(event["audio"], validate=True)
+        except binascii.Error:
             msg = "Invalid 'audio': expected base64-encoded 16-bit PCM."
             raise ProtocolError("invalid_value", msg, "audio") from None
+        if len(self._input_audio) + len(pcm) > MAX_INPUT_BUFFER_BYTES:
+            held = len(self._input_audio) / 2 / INPUT_RATE
+            msg = (
+                f"Error appending to the input audio buffer: it holds {held:.1f} s of audio and may hold at most "
+                f"{MAX_INPUT_BUFFER_BYTES / 2 / INPUT_RATE:.0f} s. Commit it (input_audio_buffer.commit) or "
+                "clear it (input_audio_buffer.clear) before appending more."
+            )
+            raise ProtocolError("input_audio_buffer_full", msg, "audio")
+        self._input_audio += pcm
 
     async def _on_input_audio_buffer_commit(self, event: dict[str, Any]) -> None:
         ms = len(self._input_audio) / 2 / INPUT_RATE * 1000
@@ -274,15 +294,31 @@ class Engine:
     # -- responses -------------------------------------------------------------------------
 
     async def _on_response_create(self, event: dict[str, Any]) -> None:
-        params = event.get("response") or {}
-        if not isinstance(params, dict):
-            msg = "Invalid type for 'response': expected an object."
-            raise ProtocolError("invalid_type", msg, "response")
+        # Absent and null fields both mean "as the session says" (the SDK's types are optional).
+        params = {k: v for k, v in (event.get("response") or {}).items() if v is not None}
+        tools = params.get("tools", self.session["tools"])
+        check_tool_choice(params.get("tool_choice", self.session["tool_choice"]), tools, "response.tool_choice")
+        if "input" in params:
+            params["input"] = self._input_items(params["input"])
         out_of_band = params.get("conversation") == "none"
         if self._active is not None and not out_of_band:
             msg = f"Conversation already has an active response in progress: {self._active_id}."
             raise ProtocolError("conversation_already_has_active_response", msg)
         self.start_response(params)
+
+    def _input_items(self, refs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``response.input`` as items: references resolved, new items in the stored shape."""
+        items = []
+        for i, ref in enumerate(refs):
+            if ref["type"] != "item_reference":
+                items.append(self.conversation.normalize(ref, stored=False))
+                continue
+            index = self.conversation.index(ref["id"])
+            if index is None:
+                msg = f"Item with item_id not found: {ref['id']}"
+                raise ProtocolError("item_not_found", msg, f"response.input[{i}].id")
+            items.append(self.items[index])
+        return items
 
     def start_response(self, params: dict[str, Any] | None = None) -> str:
         """Begin a response (for ``response.create`` and for turns ended by the VAD)."""
@@ -350,9 +386,10 @@ class Engine:
             raise _Stopped
 
     async def _respond(self, response_id: str, params: dict[str, Any]) -> None:
+        """One response, from ``response.created`` to ``response.done``, whatever happens between."""
         out_of_band = params.get("conversation") == "none"
         modalities = params.get("output_modalities") or self.session["output_modalities"]
-        voice = params.get("audio", {}).get("output", {}).get("voice") or self._voice
+        voice = (params.get("audio") or {}).get("output", {}).get("voice") or self._voice
         response: dict[str, Any] = {
             "id": response_id,
             "object": "realtime.response",
@@ -367,65 +404,36 @@ class Engine:
             "metadata": params.get("metadata"),
         }
         self._emit({"type": "response.created", "response": dict(response)})
-        await self._transcriber.settle()  # the scripted model understands speech through its transcript
-        context = self._context(params)
-        item: dict[str, Any] | None = None
-        spoken = Spoken()
+        turn = _Turn(params, out_of_band)
         status, details = "completed", None
         try:
-            thinking_s = self._thinking_s()
-            if thinking_s > 0:
-                await self._pause(response_id, thinking_s)
-            reply = self._model(context)
-            item = self._output_item(reply)
-            if not out_of_band:
-                self.conversation.items.append(item)
-            self._emit(
-                {
-                    "type": "response.output_item.added",
-                    "response_id": response_id,
-                    "output_index": 0,
-                    "item": _in_progress(item),
-                }
-            )
-            if not out_of_band:
-                self._emit(
-                    {
-                        "type": "conversation.item.added",
-                        "previous_item_id": self.conversation.previous_id(item),
-                        "item": _in_progress(item),
-                    }
-                )
-            await self._pause(response_id, 0)
-            if isinstance(reply, FunctionCall):
-                await self._stream_arguments(response_id, item)
-            else:
-                limit = response["max_output_tokens"]
-                text, truncated = _limit(reply, limit)
-                if truncated:
-                    status, details = "incomplete", {"type": "incomplete", "reason": "max_output_tokens"}
-                spoken_voice = voice if modalities == ["audio"] else None
-                await self._stream_content(response_id, item, text, spoken_voice, spoken)
+            status, details = await self._produce(response_id, response, turn, voice)
         except _Stopped:
             status = "cancelled"
             details = {"type": "cancelled", "reason": self._cancel_reason}
-            if item is not None and item["type"] == "message":
-                self._finish_content(response_id, item, spoken.text, spoken.audio, "incomplete", spoken.ms)
-        if item is not None:
+            self._end_partial(response_id, turn)
+        except Exception as exc:
+            status, details = "failed", {"type": "failed", "error": self._failure(exc)}
+            with contextlib.suppress(Exception):  # the response.done below must go out regardless
+                self._end_partial(response_id, turn)
+        if turn.item is not None:
             self._emit(
-                {"type": "response.output_item.done", "response_id": response_id, "output_index": 0, "item": item}
+                {"type": "response.output_item.done", "response_id": response_id, "output_index": 0, "item": turn.item}
             )
-            if not out_of_band:
+            if not out_of_band and self.conversation.index(turn.item["id"]) is not None:
                 self._emit(
                     {
                         "type": "conversation.item.done",
-                        "previous_item_id": self.conversation.previous_id(item),
-                        "item": item,
+                        "previous_item_id": self.conversation.previous_id(turn.item),
+                        "item": turn.item,
                     }
                 )
-        response.update(status=status, status_details=details, output=[item] if item else [])
+        response.update(status=status, status_details=details, output=[turn.item] if turn.item else [])
         response["usage"] = self._meter.count(
-            context, item, user_audio_ms=self._user_audio_ms, model_audio_ms=self._audio_ms
+            turn.context or Context([], "", []),
+            turn.item,
+            user_audio_ms=self._user_audio_ms,
+            model_audio_ms=self._audio_ms,
         )
         self._emit({"type": "response.done", "response": response})
         self._emit(
@@ -445,24 +453,105 @@ class Engine:
             self._stopped_after_done = self._playing_id = None
             self._emit({"type": "output_audio_buffer.stopped", "response_id": response_id})
 
+    async def _produce(
+        self, response_id: str, response: dict[str, Any], turn: _Turn, voice: Any
+    ) -> tuple[str, dict[str, Any] | None]:
+        """Ask the model and stream its reply; returns the response's status and details."""
+        await self._transcriber.settle()  # the scripted model understands speech through its transcript
+        turn.context = context = self._context(turn.params)
+        thinking_s = self._thinking_s()
+        if thinking_s > 0:
+            await self._pause(response_id, thinking_s)
+        reply = self._ask_model(context)
+        turn.item = item = self._output_item(reply)
+        if not turn.out_of_band:
+            self.conversation.items.append(item)
+        self._emit(
+            {
+                "type": "response.output_item.added",
+                "response_id": response_id,
+                "output_index": 0,
+                "item": _in_progress(item),
+            }
+        )
+        if not turn.out_of_band:
+            self._emit(
+                {
+                    "type": "conversation.item.added",
+                    "previous_item_id": self.conversation.previous_id(item),
+                    "item": _in_progress(item),
+                }
+            )
+        await self._pause(response_id, 0)
+        if isinstance(reply, FunctionCall):
+            await self._stream_arguments(response_id, item)
+            return "completed", None
+        text, truncated = _limit(reply, response["max_output_tokens"])
+        spoken_voice = voice if response["output_modalities"] == ["audio"] else None
+        await self._stream_content(response_id, item, text, spoken_voice, turn.spoken)
+        if truncated:
+            return "incomplete", {"type": "incomplete", "reason": "max_output_tokens"}
+        return "completed", None
+
+    def _ask_model(self, context: Context) -> Reply:
+        """The model's reply, checked: text, or a call of a tool this response offers."""
+        name = getattr(self._model, "__qualname__", None) or repr(self._model)
+        try:
+            reply = self._model(context)
+        except Exception as exc:
+            raise _ModelFailed(f"The emulator's model raised {type(exc).__name__}: {_clip(str(exc))}", name) from None
+        if isinstance(reply, str):
+            return reply
+        if not isinstance(reply, FunctionCall):
+            msg = f"The emulator's model returned {type(reply).__name__}; a model returns a str or a FunctionCall."
+            raise _ModelFailed(msg, name)
+        offered = [t.get("name") for t in context.tools if t.get("type") == "function"]
+        if reply.name not in offered:
+            listed = ", ".join(f"'{n}'" for n in offered) or "none"
+            msg = (
+                f"The emulator's model called the tool {reply.name!r}, which this response does not offer "
+                f"(offered: {listed})."
+            )
+            raise _ModelFailed(msg, name)
+        if not isinstance(reply.arguments, dict):
+            kind = type(reply.arguments).__name__
+            msg = f"The emulator's model gave {reply.name} arguments of type {kind}; use a dict."
+            raise _ModelFailed(msg, name)
+        try:
+            json.dumps(reply.arguments, allow_nan=False)
+        except (TypeError, ValueError, RecursionError) as exc:
+            msg = f"The emulator's model gave {reply.name} arguments that are not JSON: {_clip(str(exc))}."
+            raise _ModelFailed(msg, name) from None
+        return reply
+
+    def _failure(self, exc: Exception) -> dict[str, Any]:
+        """The ``status_details.error`` of a failed response, logged for the developer."""
+        if isinstance(exc, _ModelFailed):
+            logger.warning("%s (model %s); the response failed.", exc.message, exc.model)
+            return {"type": "server_error", "code": "model_error", "message": exc.message}
+        logger.warning("The emulator failed during a response: %s: %s", type(exc).__name__, exc)
+        logger.debug("Traceback of the failure", exc_info=True)
+        msg = f"The emulator failed while generating this response ({type(exc).__name__}); this is a bug in rt-widget."
+        return {"type": "server_error", "code": "server_error", "message": msg}
+
+    def _end_partial(self, response_id: str, turn: _Turn) -> None:
+        """Close the content of a reply that stopped part-way (cancelled or failed)."""
+        if turn.item is not None and turn.item["type"] == "message":
+            spoken = turn.spoken
+            self._finish_content(response_id, turn.item, spoken.text, spoken.audio, "incomplete", spoken.ms)
+        elif turn.item is not None:
+            turn.item["status"] = "incomplete"
+
     def _context(self, params: dict[str, Any]) -> Context:
-        items = self.items
-        if "input" in params:
-            refs = params.get("input") or []
-            items = [
-                self.items[i]
-                for r in refs
-                if r.get("type") == "item_reference" and (i := self.conversation.index(r.get("id"))) is not None
-            ]
-            items += [r for r in refs if r.get("type") != "item_reference"]
+        items = params.get("input", self.items)  # resolved by _input_items
         return Context(
             items=[self._transcriber.as_heard(i) for i in items],
-            instructions=str(params.get("instructions", self.session["instructions"])),
+            instructions=params.get("instructions", self.session["instructions"]),
             tools=list(params.get("tools", self.session["tools"])),
             tool_choice=params.get("tool_choice", self.session["tool_choice"]),
         )
 
-    def _output_item(self, reply: str | FunctionCall) -> dict[str, Any]:
+    def _output_item(self, reply: Reply) -> dict[str, Any]:
         if isinstance(reply, FunctionCall):
             return {
                 "id": new_id("item"),
@@ -553,6 +642,15 @@ class _Stopped(Exception):  # noqa: N818 - control flow, not an error
     """A response was asked to stop (``response.cancel`` or barge-in)."""
 
 
+class _ModelFailed(Exception):  # noqa: N818 - named for what happened
+    """The user's model raised, or replied with something that is not a reply."""
+
+    def __init__(self, message: str, model: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.model = model
+
+
 @dataclass
 class Spoken:
     """How much of a reply went out before it ended (for cancelled responses)."""
@@ -560,6 +658,21 @@ class Spoken:
     text: str = ""
     ms: float = 0.0
     audio: bool = False
+
+
+@dataclass
+class _Turn:
+    """What one response has produced so far."""
+
+    params: dict[str, Any]
+    out_of_band: bool
+    context: Context | None = None
+    item: dict[str, Any] | None = None
+    spoken: Spoken = field(default_factory=Spoken)
+
+
+def _clip(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _in_progress(item: dict[str, Any]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ returns text to say or a function to call. The default one is short, friendly an
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -89,22 +90,471 @@ def _rule_reply(text: str) -> str:
 
 def _requested_tool(text: str, tools: list[dict[str, Any]], choice: Any) -> FunctionCall | None:
     """A tool the user names (``get_weather`` or ``get weather``), with its arguments."""
-    functions = [t for t in tools if t.get("type") == "function"]
+    functions = [t for t in tools if t.get("type") == "function" and isinstance(t.get("name"), str)]
     if choice == "none" or not functions:
         return None
-    if isinstance(choice, dict) and choice.get("name"):
-        functions = [t for t in functions if t.get("name") == choice["name"]]
+    if isinstance(choice, dict) and choice.get("type") == "function":
+        functions = [t for t in functions if t["name"] == choice.get("name")]
+        if not functions:
+            return None  # a choice naming no offered tool; the engine refuses such requests
     lowered = text.lower()
     for tool in functions:
-        name = str(tool.get("name", ""))
+        name = tool["name"]
         if name.lower() in lowered or name.replace("_", " ").lower() in lowered:
-            return FunctionCall(name, _arguments(text))
+            return FunctionCall(name, tool_arguments(tool.get("parameters"), text))
     if choice == "required" or isinstance(choice, dict):
-        return FunctionCall(str(functions[0]["name"]), _arguments(text))
+        return FunctionCall(functions[0]["name"], tool_arguments(functions[0].get("parameters"), text))
     return None
 
 
-def _arguments(text: str) -> dict[str, Any]:
+# -- tool arguments -----------------------------------------------------------------------
+#
+# A real model's arguments fit the tool's JSON schema. The scripted model builds them the same
+# way for every schema: for each property it tries candidate values in order (what the user
+# wrote as key=value or JSON, what a simple rule finds in the words, the default, the enum,
+# a placeholder of the right type) and keeps the first one that fits the property's schema.
+
+_PLACES = {"city", "location", "place", "town", "country", "region", "destination", "address", "area", "where"}
+_STOPWORDS = {"the", "a", "an", "my", "your", "this", "that", "it", "there", "here", "me", "us"}
+_NUMBER_WORDS = {
+    w: i
+    for i, w in enumerate(
+        [
+            "zero",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "eleven",
+            "twelve",
+            "thirteen",
+            "fourteen",
+            "fifteen",
+            "sixteen",
+            "seventeen",
+            "eighteen",
+            "nineteen",
+            "twenty",
+        ]
+    )
+}
+_NUMBER = r"-?\d+(?:\.\d+)?|" + "|".join(_NUMBER_WORDS)
+_FORMATS = {
+    "date": "2025-01-01",
+    "date-time": "2025-01-01T00:00:00Z",
+    "time": "00:00:00",
+    "email": "user@example.com",
+    "uri": "https://example.com",
+}
+_MISSING = object()
+
+
+def tool_arguments(parameters: Any, text: str) -> dict[str, Any]:
+    """Arguments for a tool whose JSON schema is ``parameters``, taken from the user's ``text``.
+
+    Every required property is present and each value fits its schema (type, enum, range,
+    length, nested objects and arrays); optional properties appear only when the words give
+    them. A property written as ``key=value`` or in a JSON object in the text wins.
+
+    Parameters
+    ----------
+    parameters:
+        The tool's ``parameters`` (a JSON schema of an object), or ``None``.
+    text:
+        What the user said.
+
+    Returns
+    -------
+    dict
+        The arguments, ready for ``json.dumps``.
+    """
+    explicit = _explicit_arguments(text)
+    if not isinstance(parameters, dict) or not isinstance(parameters.get("properties"), dict):
+        # A free-form object: what the user wrote, where the schema lets it in.
+        if isinstance(parameters, dict) and parameters.get("additionalProperties") is False:
+            explicit = {}
+        return _object(parameters if isinstance(parameters, dict) else {}, _Words(text, explicit))
+    return _object(parameters, _Words(text, explicit))
+
+
+@dataclass
+class _Words:
+    """The user's words, and the arguments they wrote out explicitly."""
+
+    text: str
+    explicit: dict[str, Any]
+    used_numbers: set[int] = field(default_factory=set)  # positions of numbers already taken
+
+
+def _object(schema: dict[str, Any], words: _Words) -> dict[str, Any]:
+    properties = _as_dict(schema.get("properties"))
+    required = [r for r in _as_list(schema.get("required")) if isinstance(r, str)]
+    extra = schema.get("additionalProperties", True)
+    result: dict[str, Any] = {}
+    for name, sub in properties.items():
+        value = _from_words(name, sub, words)
+        if value is _MISSING and name in required:
+            value = _fallback(name, sub, words)
+        if value is not _MISSING:
+            result[name] = value
+    for name in required:
+        if name not in result:
+            sub = extra if isinstance(extra, dict) else {}
+            value = _from_words(name, sub, words)
+            result[name] = _fallback(name, sub, words) if value is _MISSING else value
+    if not properties and extra is not False:
+        for name, value in words.explicit.items():
+            if name not in result and _fits(value, extra if isinstance(extra, dict) else {}):
+                result[name] = value
+    return result
+
+
+def _from_words(name: str, schema: Any, words: _Words) -> Any:
+    """A value for property ``name`` that the user gave, or ``_MISSING``."""
+    candidates: list[Any] = []
+    if name in words.explicit:
+        raw = words.explicit[name]
+        candidates += [raw, _coerce(raw, schema)]
+        if isinstance(raw, dict) and isinstance(schema, dict):
+            candidates.append(_object(schema, _Words(words.text, raw, words.used_numbers)))
+    candidates += _found(name, schema, words)
+    for candidate in candidates:
+        if candidate is not _MISSING and _fits(candidate, schema):
+            return candidate
+    return _MISSING
+
+
+def _fallback(name: str, schema: Any, words: _Words) -> Any:
+    """A value for a required property the user did not give: a number they said, the default, a placeholder."""
+    candidates: list[Any] = []
+    if isinstance(schema, dict):
+        if set(_types(schema)) & {"integer", "number"}:
+            candidates += _unused_numbers(words)
+        if "default" in schema:
+            candidates.append(schema["default"])
+    candidates += _placeholders(name, schema, words)
+    for candidate in candidates:
+        if _fits(candidate, schema):
+            return candidate
+    return candidates[-1] if candidates else None
+
+
+def _types(schema: dict[str, Any]) -> list[str]:
+    declared = schema.get("type")
+    if isinstance(declared, str):
+        return [declared]
+    if isinstance(declared, list) and declared:
+        return [t for t in declared if isinstance(t, str)]
+    if "properties" in schema or "required" in schema:
+        return ["object"]
+    if "items" in schema:
+        return ["array"]
+    return ["string", "number", "integer", "boolean", "object", "array", "null"]
+
+
+def _name_pattern(name: str) -> str:
+    """The words of a property name (``party_size``, ``partySize`` -> ``party size``), as a regex."""
+    parts = [p.lower() for p in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+", name)] or [name.lower()]
+    return r"[\s_-]*".join(re.escape(p) for p in parts) + "s?"
+
+
+def _found(name: str, schema: Any, words: _Words) -> list[Any]:
+    """Values a simple rule finds for property ``name`` in the user's words."""
+    if not isinstance(schema, dict):
+        return []
+    text, lowered = words.text, words.text.lower()
+    found: list[Any] = []
+    enum = _as_list(schema.get("enum"))
+    found += [v for v in enum if isinstance(v, str | int | float) and _mentions(lowered, str(v).lower())]
+    mentioned = re.search(rf"\b{_name_pattern(name)}\b", lowered) is not None
+    for type_ in _types(schema):
+        if type_ == "string":
+            found += _strings_for(name, text)
+        elif type_ in ("integer", "number"):
+            found += _numbers_for(name, words)
+        elif type_ == "boolean" and mentioned:
+            negated = re.search(rf"\b(no|not|without|don't|do not)\s+(\w+\s+)?{_name_pattern(name)}\b", lowered)
+            found.append(negated is None)
+        elif type_ == "object" and isinstance(schema.get("properties"), dict):
+            nested = _object({**schema, "required": []}, _Words(text, {}, words.used_numbers))
+            if nested:
+                found.append(_object(schema, _Words(text, nested, words.used_numbers)))
+        elif type_ == "array" and isinstance(schema.get("items"), dict):
+            items = schema["items"].get("enum") if isinstance(schema["items"].get("enum"), list) else []
+            chosen = [v for v in items if isinstance(v, str) and _mentions(lowered, v.lower())]
+            if chosen:
+                found.append(chosen)
+    return found
+
+
+def _mentions(lowered: str, phrase: str) -> bool:
+    return bool(phrase) and re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", lowered) is not None
+
+
+def _strings_for(name: str, text: str) -> list[str]:
+    found = []
+    value = r"(\"[^\"]+\"|'[^']+'|[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*)"  # quoted, or Capitalized Words
+    after_name = re.search(rf"(?i:\b{_name_pattern(name)}\b\s*(?:is|:|of|named|called)?)\s*{value}", text)
+    if after_name and after_name.group(1).lower() not in _STOPWORDS | {"is", "of", "named", "called"}:
+        found.append(after_name.group(1).strip("\"'"))
+    if set(re.findall(r"[a-z]+", name.lower())) & _PLACES:
+        place = re.search(r"\b(?:in|at|for|near|from|to)\s+((?:[A-Z][\w'-]*)(?:\s+[A-Z][\w'-]*)*)", text)
+        if place:
+            found.append(place.group(1))
+        for word in re.findall(r"\b(?:in|at|near)\s+([a-z][\w'-]*)", text):
+            if word not in _STOPWORDS:
+                found.append(word.title())  # lower-case words, as speech recognition writes them
+                break
+    return found
+
+
+def _numbers_for(name: str, words: _Words) -> list[int | float]:
+    """A number right before or after the property's name: "3 people", "days: 5"."""
+    pattern = _name_pattern(name)
+    lowered = words.text.lower()
+    found: list[int | float] = []
+    for match in re.finditer(
+        rf"\b({_NUMBER})\s+(?:\w+\s+)?{pattern}\b|\b{pattern}\s*(?::|is|of)?\s*({_NUMBER})\b", lowered
+    ):
+        group = 1 if match.group(1) is not None else 2
+        words.used_numbers.add(match.start(group))
+        found.append(_number(match.group(group)))
+    return found
+
+
+def _unused_numbers(words: _Words) -> list[int | float]:
+    lowered = words.text.lower()
+    return [
+        _number(m.group(0))
+        for m in re.finditer(rf"(?<![\w.]){_NUMBER}(?![\w.])", lowered)
+        if m.start() not in words.used_numbers
+    ]
+
+
+def _number(word: str) -> int | float:
+    if word in _NUMBER_WORDS:
+        return _NUMBER_WORDS[word]
+    value = float(word)
+    return int(value) if value.is_integer() and "." not in word else value
+
+
+def _coerce(value: Any, schema: Any) -> Any:
+    """``value`` converted to the schema's type where that is plain (``"3"`` -> 3, 3 -> ``"3"``)."""
+    if not isinstance(schema, dict):
+        return _MISSING
+    types = _types(schema)
+    if "string" in types and isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, str):
+        if "integer" in types and re.fullmatch(r"-?\d+", value.strip()):
+            return int(value)
+        if "number" in types and re.fullmatch(_NUMBER, value.strip().lower()):
+            return _number(value.strip().lower())
+        if "boolean" in types and value.lower() in ("true", "false", "yes", "no"):
+            return value.lower() in ("true", "yes")
+    return _MISSING
+
+
+def _placeholders(name: str, schema: Any, words: _Words) -> list[Any]:
+    """Values of the schema's own kinds, for a required property nobody gave."""
+    if schema is False:
+        return []
+    if not isinstance(schema, dict):
+        return ["unknown"]
+    candidates: list[Any] = []
+    if "const" in schema:
+        candidates.append(schema["const"])
+    if isinstance(schema.get("enum"), list):
+        candidates += schema["enum"]
+    for key in ("anyOf", "oneOf", "allOf"):
+        for branch in schema.get(key) or []:
+            if isinstance(branch, dict):
+                merged = {k: v for k, v in schema.items() if k != key} | branch
+                candidates += [_fallback(name, merged, words)]
+    for type_ in _types(schema):
+        candidates.append(_placeholder(name, type_, schema, words))
+    return candidates
+
+
+def _placeholder(name: str, type_: str, schema: dict[str, Any], words: _Words) -> Any:
+    if type_ == "string":
+        text = _FORMATS.get(str(schema.get("format")), "unknown")
+        low, high = _int(schema.get("minLength"), 0), _int(schema.get("maxLength"), None)
+        text = text.ljust(low, "x")
+        return text[:high] if high is not None else text
+    if type_ in ("integer", "number"):
+        return _in_range(schema, integer=type_ == "integer")
+    if type_ == "boolean":
+        return False
+    if type_ == "null":
+        return None
+    if type_ == "array":
+        items = schema.get("items") if isinstance(schema.get("items"), dict) else {}
+        count = _int(schema.get("minItems"), 0)
+        return [_fallback(name, items, words) for _ in range(count)]
+    if type_ == "object":
+        return _object(schema, _Words(words.text, {}, words.used_numbers))
+    return "unknown"
+
+
+def _int(value: Any, default: Any) -> Any:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else default
+
+
+def _in_range(schema: dict[str, Any], *, integer: bool) -> int | float:
+    """1, or the nearest value the schema's bounds (and ``multipleOf``) allow."""
+    lows, highs = [], []
+    if (bound := _number_keyword(schema, "minimum")) is not None:
+        lows.append(math.ceil(bound) if integer else bound)
+    if (bound := _number_keyword(schema, "exclusiveMinimum")) is not None:
+        lows.append(math.floor(bound) + 1 if integer else math.nextafter(bound, math.inf))
+    if (bound := _number_keyword(schema, "maximum")) is not None:
+        highs.append(math.floor(bound) if integer else bound)
+    if (bound := _number_keyword(schema, "exclusiveMaximum")) is not None:
+        highs.append(math.ceil(bound) - 1 if integer else math.nextafter(bound, -math.inf))
+    low, high = max(lows, default=-math.inf), min(highs, default=math.inf)
+    value = min(max(1.0, low), high)
+    step = _number_keyword(schema, "multipleOf")
+    if step is not None and step > 0:
+        multiple = math.ceil(value / step) * step
+        value = multiple if multiple <= high else math.floor(value / step) * step
+    return int(value) if integer and math.isfinite(value) else value
+
+
+def _number_keyword(schema: dict[str, Any], key: str) -> float | None:
+    value = schema.get(key)
+    return float(value) if isinstance(value, int | float) and _real(value) else None
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _real(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _fits(value: Any, schema: Any) -> bool:
+    """Whether ``value`` fits ``schema`` (the JSON Schema keywords tool definitions use)."""
+    if schema is True or schema == {} or not isinstance(schema, dict):
+        return schema is not False
+    try:
+        return _fits_dict(value, schema)
+    except (TypeError, ValueError, re.error, RecursionError):
+        return False
+
+
+def _fits_dict(value: Any, schema: dict[str, Any]) -> bool:
+    declared = schema.get("type")
+    if declared is not None:
+        allowed = [declared] if isinstance(declared, str) else declared
+        if not any(_is_type(value, t) for t in allowed):
+            return False
+    if "const" in schema and not _same(value, schema["const"]):
+        return False
+    if isinstance(schema.get("enum"), list) and not any(_same(value, v) for v in schema["enum"]):
+        return False
+    if any(not _fits(value, s) for s in schema.get("allOf") or []):
+        return False
+    if schema.get("anyOf") and not any(_fits(value, s) for s in schema["anyOf"]):
+        return False
+    if schema.get("oneOf") and sum(_fits(value, s) for s in schema["oneOf"]) != 1:
+        return False
+    if "not" in schema and _fits(value, schema["not"]):
+        return False
+    if isinstance(value, str):
+        return _fits_string(value, schema)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return _fits_number(value, schema)
+    if isinstance(value, list):
+        return _fits_array(value, schema)
+    if isinstance(value, dict):
+        return _fits_object(value, schema)
+    return True
+
+
+def _fits_string(value: str, schema: dict[str, Any]) -> bool:
+    if _real(schema.get("minLength")) and len(value) < schema["minLength"]:
+        return False
+    if _real(schema.get("maxLength")) and len(value) > schema["maxLength"]:
+        return False
+    return not (isinstance(schema.get("pattern"), str) and not re.search(schema["pattern"], value))
+
+
+def _fits_number(value: float, schema: dict[str, Any]) -> bool:
+    bounds = {key: float(schema[key]) for key in _BOUNDS if _real(schema.get(key))}
+    if value < bounds.get("minimum", -math.inf) or value > bounds.get("maximum", math.inf):
+        return False
+    if value <= bounds.get("exclusiveMinimum", -math.inf) or value >= bounds.get("exclusiveMaximum", math.inf):
+        return False
+    step = schema.get("multipleOf")
+    if not isinstance(step, int | float) or not _real(step) or step <= 0:
+        return True
+    if isinstance(step, float) or isinstance(value, float):  # as jsonschema checks it
+        quotient = value / step
+        return math.isfinite(quotient) and int(quotient) == quotient
+    return value % step == 0
+
+
+_BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
+
+
+def _fits_array(value: list[Any], schema: dict[str, Any]) -> bool:
+    if _real(schema.get("minItems")) and len(value) < schema["minItems"]:
+        return False
+    if _real(schema.get("maxItems")) and len(value) > schema["maxItems"]:
+        return False
+    if schema.get("uniqueItems") is True and len({json.dumps(v, sort_keys=True) for v in value}) < len(value):
+        return False
+    items = schema.get("items")
+    return not isinstance(items, dict | bool) or all(_fits(v, items) for v in value)
+
+
+def _fits_object(value: dict[str, Any], schema: dict[str, Any]) -> bool:
+    properties = _as_dict(schema.get("properties"))
+    if any(isinstance(r, str) and r not in value for r in _as_list(schema.get("required"))):
+        return False
+    extra = schema.get("additionalProperties", True)
+    for key, entry in value.items():
+        if key in properties:
+            if not _fits(entry, properties[key]):
+                return False
+        elif not _fits(entry, extra):
+            return False
+    return True
+
+
+def _is_type(value: Any, type_: str) -> bool:
+    if type_ == "integer":
+        return (isinstance(value, int) and not isinstance(value, bool)) or (
+            isinstance(value, float) and value.is_integer()
+        )
+    if type_ == "number":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    expected = {"string": str, "boolean": bool, "array": list, "object": dict}.get(type_)
+    if expected is not None:
+        return isinstance(value, expected)
+    return type_ == "null" and value is None
+
+
+def _same(a: Any, b: Any) -> bool:
+    """JSON equality: ``1 == 1.0`` but ``True != 1``."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    return bool(a == b)
+
+
+def _explicit_arguments(text: str) -> dict[str, Any]:
     """Arguments written as a JSON object, or as ``key=value`` pairs."""
     start, end = text.find("{"), text.rfind("}")
     if 0 <= start < end:
@@ -112,14 +562,16 @@ def _arguments(text: str) -> dict[str, Any]:
             parsed = json.loads(text[start : end + 1])
             if isinstance(parsed, dict):
                 return parsed
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):
             pass
     args: dict[str, Any] = {}
     for key, value in re.findall(r"(\w+)\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s,;]+)", text):
-        value = value.strip("\"'")
+        if value[:1] in "\"'":
+            args[key] = value[1:-1]
+            continue
         try:
             args[key] = json.loads(value)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):
             args[key] = value
     return args
 

@@ -8,6 +8,7 @@ session asks for transcription.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections.abc import Callable
 from typing import Any
@@ -19,6 +20,7 @@ from . import asr
 from .model import item_text
 
 INPUT_RATE = 24_000  # audio/pcm in events: 16-bit mono at 24 kHz
+logger = logging.getLogger(__name__)
 
 
 class Transcriber:
@@ -55,7 +57,11 @@ class Transcriber:
 
     async def _run(self, item: dict[str, Any], pcm: npt.NDArray[np.int16]) -> None:
         session = self._session()
-        text = await asyncio.to_thread(asr.transcribe, pcm, INPUT_RATE, session)
+        try:
+            text = await asyncio.to_thread(asr.transcribe, pcm, INPUT_RATE, session)
+        except Exception as exc:  # the turn goes on unheard, as an unintelligible one would
+            logger.warning("The emulator could not recognize a turn: %s: %s", type(exc).__name__, exc)
+            text = ""
         self._heard[item["id"]] = text
         if session["audio"]["input"]["transcription"] is None:
             return
