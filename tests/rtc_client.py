@@ -53,8 +53,12 @@ class RtcClient:
 
     def send(self, event: dict[str, Any]) -> None:
         """Send one client event on the data channel."""
+        self.send_raw(json.dumps(event))
+
+    def send_raw(self, message: str | bytes) -> None:
+        """Send one message as it is (text, or a binary message for bytes)."""
         assert self._channel is not None
-        self._loop.loop.call_soon_threadsafe(self._channel.send, json.dumps(event))
+        self._loop.loop.call_soon_threadsafe(self._channel.send, message)
 
     def peak_level(self) -> int:
         """The loudest received sample (0 means silence)."""

@@ -408,10 +408,8 @@ class RealCall:
     def send_raw(self, message: str | bytes, *, sideband: bool) -> None:
         if sideband:
             self.sideband.send(message)
-        else:  # RtcClient.send takes events; a raw (or binary) message goes on its channel as it is
-            channel = self.client._channel
-            assert channel is not None
-            self.client._loop.loop.call_soon_threadsafe(channel.send, message)
+        else:
+            self.client.send_raw(message)
 
     def round_trip(self, message: str | bytes, *, sideband: bool) -> list[dict[str, Any]]:
         """Send ``message`` then a ping on the same path; the server events in between."""
