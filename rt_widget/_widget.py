@@ -27,6 +27,7 @@ from .dispatch import Dispatcher
 from .events import EventLog
 from .loopback import PageLink, loopback_server
 from .providers import CallAnswer, ConnectError, DirectCall, Provider
+from .redaction import redact
 from .sideband import SidebandConnection
 from .streams import Stream
 from .tools import Tool, as_tools
@@ -540,7 +541,8 @@ class Realtime(anywidget.AnyWidget):
             return
         except Exception as exc:
             log.debug("connect failed", exc_info=True)
-            message = f"Unexpected {type(exc).__name__} while creating the call: {exc}"
+            # A provider of the user's own may raise anything; its text must still hold no key.
+            message = redact(f"Unexpected {type(exc).__name__} while creating the call: {exc}")
             self._reply({"kind": "answer", "id": request_id, "error": message}, page)
             return
         if isinstance(result, DirectCall):

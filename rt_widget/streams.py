@@ -4,11 +4,16 @@ Every page numbers its events from 0 in its own stream. Batches come over the co
 loopback link, and around a switch between the two a later batch can overtake an earlier one; a
 batch can also come twice (re-sent after the link broke). Each stream hands out its events in
 sequence order, drops repeats, and holds early arrivals until the gap before them fills.
+
+Items that do not have the shape the page sends (``{"seq": int, "event": {...}}`` with an
+optional ``t`` number, ``call_id`` string and ``direction`` string) are dropped with a warning,
+and so are sequence numbers absurdly far ahead: one bad item never costs the others.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -18,6 +23,34 @@ log = logging.getLogger(__name__)
 # A gap that stays open this long is given up on (it should not happen: the comm does not lose
 # messages and the page re-sends what the link did not confirm), so nothing waits forever.
 GAP_TIMEOUT_S = 2.0
+
+MAX_AHEAD = 100_000
+"""An item this far past the next expected one is dropped: it would skip (and so lose) every
+event in between once the gap is given up on, and holding it would let memory grow."""
+
+
+def problem(item: Any) -> str | None:
+    """What is wrong with a batch item, or ``None`` when it has the shape the page sends."""
+    if not isinstance(item, dict):
+        return f"a {type(item).__name__}, not an object"
+    seq = item.get("seq")
+    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
+        return "no whole, non-negative 'seq'"
+    if not isinstance(item.get("event"), dict):
+        return "no 'event' object"
+    t = item.get("t")
+    if t is not None and (isinstance(t, bool) or not isinstance(t, int | float) or not _finite(t)):
+        return "a 't' that is not a finite number"
+    if not isinstance(item.get("call_id"), str | None) or not isinstance(item.get("direction"), str | None):
+        return "a 'call_id' or 'direction' that is not a string"
+    return None
+
+
+def _finite(number: float) -> bool:
+    try:
+        return math.isfinite(number) and abs(number) < 1e300
+    except OverflowError:  # an integer too large for a float
+        return False
 
 
 class Stream:
@@ -29,10 +62,19 @@ class Stream:
         self._held: dict[int, dict[str, Any]] = {}
         self._gap_since: float | None = None
 
-    def accept(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Take a batch; return the events now ready, in order."""
+    def accept(self, batch: Any) -> list[dict[str, Any]]:
+        """Take a batch (a list of items); return the items now ready, in order."""
+        if not isinstance(batch, list):
+            log.warning("A batch of browser events that is not a list was dropped (a %s).", type(batch).__name__)
+            batch = []
         for item in batch:
-            seq = int(item["seq"])
+            wrong = problem(item)
+            if wrong is None and item["seq"] - self.next_seq > MAX_AHEAD:
+                wrong = f"a 'seq' more than {MAX_AHEAD} past the next expected ({self.next_seq})"
+            if wrong is not None:
+                log.warning("A browser event was dropped: it has %s.", wrong)
+                continue
+            seq = item["seq"]
             if seq >= self.next_seq:
                 self._held.setdefault(seq, item)
         ready = self._release()

@@ -90,6 +90,21 @@ def test_unexpected_failures_are_reported_not_swallowed(sent):
     assert sent.wait()["error"] == "Unexpected RuntimeError while creating the call: boom"
 
 
+class Leaking(Provider):
+    """A provider of the user's own whose error text carries its key."""
+
+    async def connect(self, offer_sdp: str, config: SessionConfig) -> CallAnswer:
+        raise RuntimeError("Illegal header value b'Bearer sk-proj-a1b2c3d4e5f6g7h8\\n'")
+
+
+def test_an_unexpected_failures_text_is_redacted(sent):
+    widget = rt.Realtime(provider=Leaking())
+    browser_says(widget, {"kind": "offer", "id": "r", "sdp": "v=0"})
+    error = sent.wait()["error"]
+    assert error.startswith("Unexpected RuntimeError while creating the call: Illegal header value")
+    assert "a1b2c3d4" not in error
+
+
 def wire(seq: int, type_: str, direction: str = "server") -> dict[str, Any]:
     return {
         "seq": seq,

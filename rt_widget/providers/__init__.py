@@ -35,12 +35,12 @@ def select(provider: Provider | str | None = None) -> Provider:
     if isinstance(provider, Provider):
         return provider
     if provider is None:
-        if os.environ.get("OPENAI_API_KEY"):
+        if os.environ.get("OPENAI_API_KEY", "").strip():
             return OpenAI()
-        if os.environ.get("AZURE_OPENAI_ENDPOINT"):
+        if os.environ.get("AZURE_OPENAI_ENDPOINT", "").strip():
             return Azure()
         return Local()
-    if isinstance(provider, str) and provider in _BY_NAME:
-        return _BY_NAME[provider]()
+    if isinstance(provider, str) and provider.strip().lower() in _BY_NAME:
+        return _BY_NAME[provider.strip().lower()]()
     names = ", ".join(repr(n) for n in _BY_NAME)
     raise ValueError(f"provider={provider!r} is not known. Use one of {names}, or a Provider instance.")

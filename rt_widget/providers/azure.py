@@ -7,7 +7,8 @@ from collections.abc import Callable
 from typing import Literal
 
 from ..config import SessionConfig
-from .base import CallAnswer, DirectCall, Provider, Sideband, mint, relay, ws_url
+from . import arguments
+from .base import CallAnswer, ConnectError, DirectCall, Provider, Sideband, guarded, mint, relay, ws_url
 
 KEY_HINT = "AZURE_OPENAI_API_KEY, api_key=..., or token_provider=..."
 
@@ -25,6 +26,7 @@ class Azure(Provider):
         ``$AZURE_OPENAI_DEPLOYMENT``.
     api_key:
         The resource key, sent as ``api-key``. Defaults to ``$AZURE_OPENAI_API_KEY``.
+        Surrounding whitespace is removed (so is that around tokens from ``token_provider``).
     token_provider:
         Instead of a key, a callable returning a Microsoft Entra ID bearer token, e.g.
         ``azure.identity.get_bearer_token_provider(DefaultAzureCredential(),
@@ -50,30 +52,52 @@ class Azure(Provider):
         webrtcfilter: bool = False,
         flow: Literal["unified", "ephemeral"] = "unified",
     ) -> None:
-        if resource and endpoint:
+        if resource is not None and endpoint is not None:
             raise ValueError("Give endpoint= or resource=, not both.")
-        endpoint = f"https://{resource}.openai.azure.com" if resource else endpoint
-        endpoint = endpoint or os.environ.get("AZURE_OPENAI_ENDPOINT", "")
-        if not endpoint:
-            raise ValueError("No Azure endpoint: pass endpoint=..., resource=..., or set AZURE_OPENAI_ENDPOINT.")
-        self.deployment = deployment or os.environ.get("AZURE_OPENAI_DEPLOYMENT", "")
-        if not self.deployment:
-            raise ValueError("No Azure deployment: pass deployment=... or set AZURE_OPENAI_DEPLOYMENT.")
-        self._api_key = api_key or (None if token_provider else os.environ.get("AZURE_OPENAI_API_KEY"))
+        if resource is not None:
+            endpoint = f"https://{arguments.name(resource, 'resource')}.openai.azure.com"
+        elif endpoint is None:
+            endpoint = os.environ.get("AZURE_OPENAI_ENDPOINT", "").strip() or None
+            if endpoint is None:
+                raise ValueError("No Azure endpoint: pass endpoint=..., resource=..., or set AZURE_OPENAI_ENDPOINT.")
+        base = arguments.url(endpoint, "endpoint")
+        if deployment is None:
+            deployment = os.environ.get("AZURE_OPENAI_DEPLOYMENT", "").strip() or None
+            if deployment is None:
+                raise ValueError("No Azure deployment: pass deployment=... or set AZURE_OPENAI_DEPLOYMENT.")
+        self.deployment = arguments.name(deployment, "deployment")
+        if token_provider is not None and not callable(token_provider):
+            raise TypeError(
+                f"token_provider must be a function returning a token, not {type(token_provider).__name__}; "
+                "for example azure.identity.get_bearer_token_provider(...)."
+            )
+        if api_key is not None and token_provider is not None:
+            raise ValueError("Give api_key= or token_provider=, not both.")
+        self._api_key = "" if token_provider is not None else arguments.key_or_env(api_key, "AZURE_OPENAI_API_KEY")
         if not self._api_key and token_provider is None:
             raise ValueError(f"No Azure credentials: {KEY_HINT}.")
-        if flow not in ("unified", "ephemeral"):
-            raise ValueError(f"flow={flow!r} is not valid: use 'unified' or 'ephemeral'.")
         self._token_provider = token_provider
-        self.base_url = endpoint.rstrip("/").removesuffix("/openai/v1") + "/openai/v1"
-        self.webrtcfilter = webrtcfilter
-        self.flow = flow
+        self.base_url = base.removesuffix("/openai/v1") + "/openai/v1"
+        self.webrtcfilter = arguments.flag(webrtcfilter, "webrtcfilter")
+        self.flow = arguments.flow(flow)
 
     def _auth(self) -> dict[str, str]:
         if self._api_key:
             return {"api-key": self._api_key}
         assert self._token_provider is not None
-        return {"Authorization": f"Bearer {self._token_provider()}"}
+        try:
+            token = self._token_provider()
+        except Exception as exc:
+            raise ConnectError(
+                f"The token_provider raised {type(exc).__name__}: {exc}. Check the Azure credential it uses."
+            ) from None
+        try:
+            token = arguments.secret(token, "The token from token_provider")
+        except (TypeError, ValueError) as exc:
+            raise ConnectError(exc) from None
+        if not token:
+            raise ConnectError("The token_provider returned an empty token. Check the Azure credential it uses.")
+        return {"Authorization": f"Bearer {token}"}
 
     @property
     def _calls_url(self) -> str:
@@ -81,6 +105,9 @@ class Azure(Provider):
 
     async def connect(self, offer_sdp: str, config: SessionConfig) -> CallAnswer | DirectCall:
         """Relay the offer, or mint a key for the browser; the model is the deployment."""
+        return await guarded("creating the call", self._connect(offer_sdp, config))
+
+    async def _connect(self, offer_sdp: str, config: SessionConfig) -> CallAnswer | DirectCall:
         session = {**config.to_ga(), "model": self.deployment}
         if self.flow == "ephemeral":
             url = f"{self.base_url}/realtime/client_secrets"
@@ -88,7 +115,13 @@ class Azure(Provider):
         return await relay(self._calls_url, KEY_HINT, self._auth(), offer_sdp, session)
 
     def sideband(self, call_id: str) -> Sideband:
-        """``wss://.../openai/v1/realtime?call_id=...`` with the key or token."""
+        """``wss://.../openai/v1/realtime?call_id=...`` with the key or token.
+
+        Raises
+        ------
+        ConnectError
+            If the token provider fails or gives an unusable token.
+        """
         return Sideband(f"{ws_url(self.base_url)}/realtime?call_id={call_id}", self._auth())
 
     def __repr__(self) -> str:

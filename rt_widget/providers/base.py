@@ -4,18 +4,37 @@ from __future__ import annotations
 
 import abc
 import json
-from dataclasses import dataclass
-from typing import Any
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import httpx
 
 from ..config import SessionConfig
+from ..redaction import protect_library_loggers, protect_logger, redact, remember
 
-TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+T = TypeVar("T")
+
+CONNECT_TIMEOUT_S = 10.0
+ANSWER_TIMEOUT_S = 30.0
+TIMEOUT = httpx.Timeout(ANSWER_TIMEOUT_S, connect=CONNECT_TIMEOUT_S)
+MAX_DETAIL_CHARS = 500
+"""An error body longer than this (an HTML error page) is cut in the message."""
+
+log = protect_logger(logging.getLogger(__name__))
+protect_library_loggers()  # httpx and httpcore log requests at DEBUG; websockets logs headers
 
 
 class ConnectError(Exception):
-    """A call could not be set up; the message says what went wrong and what to do."""
+    """A call could not be set up; the message says what went wrong and what to do.
+
+    The message is redacted when the error is made: whatever it quotes (a library's exception,
+    a server's reply), it holds no key or token.
+    """
+
+    def __init__(self, message: object) -> None:
+        super().__init__(redact(message))
 
 
 @dataclass(frozen=True)
@@ -34,8 +53,8 @@ class DirectCall:
 
     url: str
     """Where to POST the raw ``application/sdp`` offer."""
-    token: str
-    """The ephemeral key, sent once to the browser as ``Authorization: Bearer``."""
+    token: str = field(repr=False)
+    """The ephemeral key, sent once to the browser as ``Authorization: Bearer`` (not in ``repr``)."""
     expires_at: int | None = None
 
 
@@ -44,7 +63,8 @@ class Sideband:
     """How the kernel joins a running call over its own WebSocket."""
 
     url: str
-    headers: dict[str, str]
+    headers: dict[str, str] = field(repr=False)
+    """They hold the key: not shown in ``repr``."""
 
 
 class Provider(abc.ABC):
@@ -82,10 +102,12 @@ def describe_http_error(response: httpx.Response, what: str, key_hint: str) -> s
     strings, or no JSON at all.
     """
     detail = response.text.strip()
+    if len(detail) > MAX_DETAIL_CHARS:
+        detail = detail[:MAX_DETAIL_CHARS] + " ..."
     try:
         envelope = response.json().get("error") or {}
-        detail = envelope.get("message") or envelope.get("code") or detail
-    except (ValueError, AttributeError):
+        detail = str(envelope.get("message") or envelope.get("code") or detail)[:MAX_DETAIL_CHARS]
+    except (ValueError, AttributeError, TypeError):
         pass
     if not detail:
         detail = response.reason_phrase or "no details given"
@@ -98,7 +120,35 @@ def describe_http_error(response: httpx.Response, what: str, key_hint: str) -> s
     }.get(response.status_code, "")
     if response.status_code >= 500:
         advice = "The service had a problem; try again in a moment."
-    return " ".join(p for p in (f"{what} failed with HTTP {response.status_code}: {detail}.", advice) if p)
+    return redact(" ".join(p for p in (f"{what} failed with HTTP {response.status_code}: {detail}.", advice) if p))
+
+
+def describe_transport_error(exc: Exception, url: str, what: str) -> str:
+    """A one-line, secret-free description of a request that got no HTTP answer.
+
+    A server that was reached but was slow to answer is told apart from one that could not be
+    reached at all.
+    """
+    where = url.split("?", 1)[0]
+    name = type(exc).__name__
+    if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
+        return (
+            f"Could not reach {where}: no connection within {CONNECT_TIMEOUT_S:g} s ({name}). "
+            "Check the network and base_url."
+        )
+    if isinstance(exc, httpx.ConnectError):
+        return f"Could not reach {where} ({name}: {exc}). Check the network and base_url."
+    if isinstance(exc, httpx.TimeoutException):  # read or write: the server was reached
+        return (
+            f"{what}: {where} was reached but did not answer within {ANSWER_TIMEOUT_S:g} s ({name}). "
+            "The service may be busy: try again in a moment."
+        )
+    if isinstance(exc, httpx.NetworkError | httpx.RemoteProtocolError):
+        return (
+            f"{what}: the connection to {where} broke before the answer came ({name}: {exc}). "
+            "Try again; if it keeps happening, check base_url and any proxy in between."
+        )
+    return f"{what}: the request to {where} could not be made ({name}: {exc}). Check base_url."
 
 
 async def post(url: str, what: str, key_hint: str, *, expect: int, **kwargs: Any) -> httpx.Response:
@@ -106,12 +156,26 @@ async def post(url: str, what: str, key_hint: str, *, expect: int, **kwargs: Any
     try:
         async with httpx.AsyncClient(timeout=TIMEOUT) as client:
             response = await client.post(url, **kwargs)
-    except httpx.HTTPError as exc:
-        msg = f"Could not reach {url.split('?')[0]} ({type(exc).__name__}: {exc}). Check the network and base_url."
-        raise ConnectError(msg) from None
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        raise ConnectError(describe_transport_error(exc, url, what)) from None
     if response.status_code != expect:
         raise ConnectError(describe_http_error(response, what, key_hint))
     return response
+
+
+async def guarded(what: str, work: Awaitable[T]) -> T:
+    """Await ``work``; any error but :class:`ConnectError` becomes one, with a redacted message.
+
+    A provider's ``connect`` runs its work through this, so that nothing unexpected (a token
+    provider that raises, a reply of the wrong shape) reaches the page with a secret in it.
+    """
+    try:
+        return await work
+    except ConnectError:
+        raise
+    except Exception as exc:
+        log.debug("%s failed", what, exc_info=True)  # the logger redacts the traceback
+        raise ConnectError(f"Unexpected {type(exc).__name__} while {what}: {exc}") from None
 
 
 def ws_url(http_url: str) -> str:
@@ -121,9 +185,31 @@ def ws_url(http_url: str) -> str:
 
 async def mint(url: str, key_hint: str, headers: dict[str, str], body: dict[str, Any], calls_url: str) -> DirectCall:
     """Mint an ephemeral key at ``url``; the browser will post its offer to ``calls_url``."""
-    minted = await post(url, "Minting an ephemeral key", key_hint, expect=200, headers=headers, json=body)
-    data = minted.json()
-    return DirectCall(calls_url, data["value"], data.get("expires_at"))
+    what = "Minting an ephemeral key"
+    minted = await post(url, what, key_hint, expect=200, headers=headers, json=body)
+    token, expires_at = ephemeral_key(minted, what, lambda data: data)
+    return DirectCall(calls_url, token, expires_at)
+
+
+def ephemeral_key(response: httpx.Response, what: str, pick: Callable[[Any], Any]) -> tuple[str, int | None]:
+    """The ``value`` and ``expires_at`` of a minted key (``pick`` finds the object holding them).
+
+    The key is registered for redaction before anything else is done with it.
+    """
+    try:
+        secret = pick(response.json())
+        token, expires_at = secret["value"], secret.get("expires_at")
+    except (ValueError, TypeError, KeyError, AttributeError):
+        token = None
+    if not isinstance(token, str) or not token.strip():
+        raise ConnectError(
+            f"{what}: {str(response.url).split('?', 1)[0]} answered HTTP {response.status_code} but not with a key "
+            "(no 'value' string in the reply). Check base_url: it may point at something else."
+        )
+    remember(token.strip(), short_lived=True)
+    if isinstance(expires_at, bool) or not isinstance(expires_at, int):
+        expires_at = None
+    return token.strip(), expires_at
 
 
 async def relay(
@@ -134,5 +220,11 @@ async def relay(
         "sdp": (None, offer_sdp, "application/sdp"),
         "session": (None, json.dumps(session), "application/json"),
     }
-    response = await post(url, "Creating the call", key_hint, expect=201, files=files, headers=headers)
+    what = "Creating the call"
+    response = await post(url, what, key_hint, expect=201, files=files, headers=headers)
+    if not response.text.lstrip().startswith("v="):
+        raise ConnectError(
+            f"{what}: {url.split('?', 1)[0]} answered HTTP 201 but not with an SDP answer. "
+            "Check base_url: it may point at something else."
+        )
     return CallAnswer(response.text, call_id_from_location(response.headers.get("location")))

@@ -8,6 +8,7 @@ from typing import Literal
 
 from ..config import SessionConfig
 from ..emulator import Emulator
+from . import arguments
 from .base import CallAnswer, DirectCall, Provider, Sideband
 from .openai import OpenAI
 
@@ -39,8 +40,10 @@ class Local(Provider):
     name = "emulator"
 
     def __init__(self, emulator: Emulator | None = None, flow: Literal["unified", "ephemeral"] = "unified") -> None:
+        if emulator is not None and not isinstance(emulator, Emulator):
+            raise TypeError(f"emulator must be an rt_widget.Emulator (or None), not {type(emulator).__name__}.")
         self._emulator = emulator
-        self.flow = flow
+        self.flow = arguments.flow(flow)
 
     @property
     def emulator(self) -> Emulator:

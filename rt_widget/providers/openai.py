@@ -6,7 +6,8 @@ import os
 from typing import Literal
 
 from ..config import SessionConfig
-from .base import CallAnswer, DirectCall, Provider, Sideband, mint, relay, ws_url
+from . import arguments
+from .base import CallAnswer, DirectCall, Provider, Sideband, guarded, mint, relay, ws_url
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 KEY_HINT = "OPENAI_API_KEY, or api_key=..."
@@ -18,7 +19,8 @@ class OpenAI(Provider):
     Parameters
     ----------
     api_key:
-        Standard API key. Defaults to ``$OPENAI_API_KEY``. It stays in the kernel.
+        Standard API key. Defaults to ``$OPENAI_API_KEY``. It stays in the kernel. Surrounding
+        whitespace (a line break from a file or a CRLF ``.env``) is removed.
     base_url:
         REST base, for gateways and proxies. Defaults to ``$OPENAI_BASE_URL`` or
         ``https://api.openai.com/v1``.
@@ -39,16 +41,15 @@ class OpenAI(Provider):
         flow: Literal["unified", "ephemeral"] = "unified",
         ttl: int = 600,
     ) -> None:
-        key = api_key or os.environ.get("OPENAI_API_KEY", "")
+        key = arguments.key_or_env(api_key, "OPENAI_API_KEY")
         if not key:
             raise ValueError("No OpenAI API key: pass api_key=... or set OPENAI_API_KEY.")
-        if flow not in ("unified", "ephemeral"):
-            raise ValueError(f"flow={flow!r} is not valid: use 'unified' or 'ephemeral'.")
+        self.flow = arguments.flow(flow)
         if isinstance(ttl, bool) or not isinstance(ttl, int) or not 10 <= ttl <= 7200:
             raise ValueError(f"ttl={ttl!r} is not valid: use whole seconds from 10 to 7200.")
         self._api_key = key
-        self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
-        self.flow = flow
+        given = base_url if base_url is not None else os.environ.get("OPENAI_BASE_URL", "").strip() or DEFAULT_BASE_URL
+        self.base_url = arguments.url(given, "base_url" if base_url is not None else "$OPENAI_BASE_URL")
         self.ttl = ttl
 
     def _auth(self) -> dict[str, str]:
@@ -57,11 +58,12 @@ class OpenAI(Provider):
     async def connect(self, offer_sdp: str, config: SessionConfig) -> CallAnswer | DirectCall:
         """Relay the offer (unified) or mint a key for the browser (ephemeral)."""
         session = config.to_ga()
+        calls = f"{self.base_url}/realtime/calls"
         if self.flow == "ephemeral":
             body = {"expires_after": {"anchor": "created_at", "seconds": self.ttl}, "session": session}
-            calls = f"{self.base_url}/realtime/calls"
-            return await mint(f"{self.base_url}/realtime/client_secrets", KEY_HINT, self._auth(), body, calls)
-        return await relay(f"{self.base_url}/realtime/calls", KEY_HINT, self._auth(), offer_sdp, session)
+            url = f"{self.base_url}/realtime/client_secrets"
+            return await guarded("minting an ephemeral key", mint(url, KEY_HINT, self._auth(), body, calls))
+        return await guarded("creating the call", relay(calls, KEY_HINT, self._auth(), offer_sdp, session))
 
     def sideband(self, call_id: str) -> Sideband:
         """``wss://.../v1/realtime?call_id=...`` with the standard key."""

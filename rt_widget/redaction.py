@@ -1,0 +1,137 @@
+"""Keeping secrets out of every error text and log line that leaves rt-widget.
+
+Every secret the kernel holds (API keys, Entra tokens, ephemeral keys, loopback tokens) is
+registered with :func:`remember` when it is first seen. :func:`redact` removes every registered
+secret from a text, and also anything shaped like one (``Bearer ...``, ``sk-...``, ``ek_...``,
+``api-key: ...``, JWTs), whatever produced the text: an HTTP library's exception, a WebSocket
+error, a server's error body echoing the request's headers. Errors raised by providers and the
+sideband go through it, and :func:`protect_logger` filters the log records of the libraries
+that see request headers (httpx, httpcore, websockets).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections import deque
+
+REDACTED = "[redacted]"
+
+MIN_SECRET_LENGTH = 8
+"""Shorter strings are not registered: replacing every "abc" in a message would garble it,
+and a key that short is no secret anyway."""
+
+MAX_SHORT_LIVED = 512
+"""Ephemeral keys are minted per connect; only the most recent ones are kept to redact."""
+
+_lock = threading.Lock()
+_long_lived: set[str] = set()
+_short_lived: deque[str] = deque(maxlen=MAX_SHORT_LIVED)
+
+_NOT_A_SECRET = r"(?!\[redacted\])"  # noqa: S105  # a pattern: do not redact a redaction again
+_VALUE = r"[^\s'\",;()\[\]{}<>]+"
+_SHAPES = (
+    (re.compile(rf"(?i)(\bbearer\s+){_NOT_A_SECRET}{_VALUE}"), rf"\g<1>{REDACTED}"),
+    (re.compile(rf"(?i)(\bapi[-_]?key['\"]?\s*[:=]\s*b?['\"]?){_NOT_A_SECRET}{_VALUE}"), rf"\g<1>{REDACTED}"),
+    (re.compile(r"(?i)(['\"](?:token|client_secret)['\"]\s*:\s*['\"])[^'\"]*"), rf"\g<1>{REDACTED}"),
+    (re.compile(r"\b(?:sk|ek|rk)[-_][A-Za-z0-9_\-]{8,}"), REDACTED),
+    (re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*"), REDACTED),
+)
+
+
+def remember(secret: str, *, short_lived: bool = False) -> None:
+    """Register ``secret`` so that :func:`redact` removes it from any text.
+
+    Parameters
+    ----------
+    secret:
+        The key or token, as it is sent.
+    short_lived:
+        ``True`` for ephemeral keys, of which only the latest :data:`MAX_SHORT_LIVED` are kept.
+    """
+    if not isinstance(secret, str) or len(secret) < MIN_SECRET_LENGTH:
+        return
+    with _lock:
+        if short_lived:
+            _short_lived.append(secret)
+        else:
+            _long_lived.add(secret)
+
+
+def redact(text: object) -> str:
+    """``str(text)`` without any registered secret or anything shaped like a key or token.
+
+    Parameters
+    ----------
+    text:
+        An error message, a log line, a server's reply: anything that will be shown or logged.
+
+    Returns
+    -------
+    str
+        The text with each secret replaced by ``[redacted]``.
+    """
+    out = str(text)
+    with _lock:
+        known = sorted({*_long_lived, *_short_lived}, key=len, reverse=True)  # longest first
+    for secret in known:
+        if secret in out:
+            out = out.replace(secret, REDACTED)
+    for pattern, replacement in _SHAPES:
+        out = pattern.sub(replacement, out)
+    return out
+
+
+class RedactingFilter(logging.Filter):
+    """Redacts a record's message and traceback before any handler sees them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record in place when it holds a secret; never drop it."""
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record: leave it to logging's own error handling
+            return True
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        if record.exc_info:
+            traceback = logging.Formatter().formatException(record.exc_info)
+            clean = redact(traceback)
+            if clean != traceback:
+                record.exc_info, record.exc_text = None, clean
+        return True
+
+
+_FILTER = RedactingFilter()
+
+LIBRARY_LOGGERS = (
+    "httpx",
+    "httpcore.connection",
+    "httpcore.http11",
+    "httpcore.http2",
+    "httpcore.proxy",
+    "httpcore.socks",
+    "websockets.client",
+    "websockets.server",
+)
+"""Loggers of the libraries that handle request headers (filters do not apply to children)."""
+
+
+def protect_logger(logger: logging.Logger | str) -> logging.Logger:
+    """Add the redacting filter to ``logger`` (once) and return it.
+
+    A logger's filters apply only to records created on that logger, not on its children:
+    protect each logger that is handed request headers or secrets.
+    """
+    if isinstance(logger, str):
+        logger = logging.getLogger(logger)
+    if _FILTER not in logger.filters:
+        logger.addFilter(_FILTER)
+    return logger
+
+
+def protect_library_loggers() -> None:
+    """Protect the loggers of httpx, httpcore and websockets (see :data:`LIBRARY_LOGGERS`)."""
+    for name in LIBRARY_LOGGERS:
+        protect_logger(name)
