@@ -493,6 +493,9 @@ class Realtime(anywidget.AnyWidget):
 
     def _on_message(self, msg: dict[str, Any], page: PageLink | None = None) -> None:
         """A message from a page: over the comm (main thread) or its link (the link's thread)."""
+        if not isinstance(msg, dict):
+            log.warning("A message from the page that is not an object was dropped (a %s).", type(msg).__name__)
+            return
         kind = msg.get("kind")
         if kind == "view":
             self._displayed = True
@@ -510,8 +513,22 @@ class Realtime(anywidget.AnyWidget):
             except ValueError as exc:  # decided already (in Python or another view)
                 log.info("%s", exc)
         elif kind == "stats":
-            sample = {"t": (msg.get("t") or 0) / 1000, "call_id": msg.get("call_id"), **(msg.get("stats") or {})}
-            self._stats.append(sample)
+            self._on_stats(msg)
+
+    def _on_stats(self, msg: dict[str, Any]) -> None:
+        """One sample of the browser's transport statistics; fields of the wrong kind are left out."""
+        t, stats = msg.get("t"), msg.get("stats")
+        if not isinstance(stats, dict) or isinstance(t, bool) or not isinstance(t, int | float):
+            log.warning("A stats message from the page without a time or a stats object was dropped.")
+            return
+        sample: dict[str, Any] = {
+            "t": t / 1000,
+            "call_id": msg.get("call_id") if isinstance(msg.get("call_id"), str) else None,
+        }
+        for name, value in stats.items():
+            if isinstance(name, str) and (value is None or isinstance(value, str | int | float)):
+                sample[name] = value
+        self._stats.append(sample)
 
     def _on_link_request(self, request_id: str) -> None:
         """Tell the page (over the comm, once: never a trait) where and how to join the link."""
