@@ -7,6 +7,7 @@ import contextlib
 import signal
 import sys
 import threading
+import warnings
 
 DEFAULT_KEY = "sk-emulator-local"
 
@@ -39,11 +40,16 @@ def _run_emulator(host: str, port: int, api_key: str) -> int:
     from .emulator import Emulator
 
     try:
-        server = Emulator(host=host, port=port, api_key=api_key)
-    except OSError as exc:
-        print(f"rt-widget: cannot listen on {host}:{port}: {exc.strerror}.", file=sys.stderr)
-        print("Pick another --port, or 0 for a free one.", file=sys.stderr)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            server = Emulator(host=host, port=port, api_key=api_key)
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        print(f"rt-widget: cannot listen on {host}:{port}: {reason}.", file=sys.stderr)
+        print("Pick another --port, or 0 for a free one; --host defaults to 127.0.0.1.", file=sys.stderr)
         return 2
+    for warning in caught:
+        print(f"rt-widget: warning: {warning.message}", file=sys.stderr, flush=True)
     print(f"Realtime emulator listening on {server.base_url} (Ctrl+C stops it)", flush=True)
     if api_key == DEFAULT_KEY:  # a public, well-known value; a key the user chose is never printed
         print(f"Clients send: Authorization: Bearer {DEFAULT_KEY}", flush=True)

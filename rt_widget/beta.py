@@ -81,7 +81,12 @@ _NESTED = {
 
 
 def session_from_beta(flat: dict[str, Any]) -> dict[str, Any]:
-    """A beta flat session config in the GA nested shape (``type: "realtime"``)."""
+    """A beta flat session config in the GA nested shape (``type: "realtime"``).
+
+    Values that are not valid beta values are carried over unchanged (a format ``"mp3"``
+    becomes ``{"type": "mp3"}``), so that GA validation rejects them instead of this
+    translation silently replacing them with a default.
+    """
     ga: dict[str, Any] = {"type": "realtime"}
     audio: dict[str, dict[str, Any]] = {"input": {}, "output": {}}
     for key, value in flat.items():
@@ -89,9 +94,13 @@ def session_from_beta(flat: dict[str, Any]) -> dict[str, Any]:
             ga[key] = value
         elif key in _NESTED:
             side, name = _NESTED[key]
-            audio[side][name] = format_from_beta(value) if name == "format" else value
+            if name == "format":
+                known = isinstance(value, str) and value in _FORMATS_BACK
+                value = format_from_beta(value) if known else {"type": value}
+            audio[side][name] = value
         elif key == "modalities":
-            ga["output_modalities"] = ["audio"] if "audio" in value else ["text"]
+            beta_modalities = isinstance(value, list) and value and all(v in ("audio", "text") for v in value)
+            ga["output_modalities"] = (["audio"] if "audio" in value else ["text"]) if beta_modalities else value
         elif key == "max_response_output_tokens":
             ga["max_output_tokens"] = value
         # temperature, id, object, expires_at, client_secret: no GA counterpart

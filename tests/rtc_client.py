@@ -57,8 +57,14 @@ class RtcClient:
 
     def send_raw(self, message: str | bytes) -> None:
         """Send one message as it is (text, or a binary message for bytes)."""
-        assert self._channel is not None
-        self._loop.loop.call_soon_threadsafe(self._channel.send, message)
+        channel = self._channel
+        assert channel is not None
+
+        def send() -> None:
+            if channel.readyState == "open":  # after the server hung up there is nobody to send to
+                channel.send(message)
+
+        self._loop.loop.call_soon_threadsafe(send)
 
     def peak_level(self) -> int:
         """The loudest received sample (0 means silence)."""

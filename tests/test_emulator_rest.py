@@ -5,7 +5,13 @@ OpenAI's own Python SDK is the client wherever it has a method for the endpoint.
 
 from __future__ import annotations
 
+import gc
 import json
+import signal
+import socket
+import subprocess
+import sys
+import threading
 import time
 
 import httpx
@@ -16,6 +22,8 @@ from websockets.sync.client import connect
 
 from rt_widget import Emulator
 from rt_widget.beta import GA_ONLY_EVENTS, GA_TO_BETA_EVENTS
+from rt_widget.emulator import Faults, _loopback, server
+from rt_widget.emulator import call as call_module
 from rt_widget.emulator.server import AZURE_WEBRTC_FILTER
 from tests.conformance import assert_server_event
 from tests.rtc_client import RtcClient
@@ -223,3 +231,345 @@ def test_azure_api_key_and_webrtcfilter(emulator):
         assert "response.done" in {e["type"] for e in unfiltered}
     finally:
         client.close()
+
+
+# -- hardening: CORS, error JSON, bodies, call limits ------------------------------------------
+
+
+def assert_error_json(response: httpx.Response, status: int) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    error = response.json()["error"]
+    assert set(error) == {"message", "type", "param", "code"}
+    assert isinstance(error["message"], str)
+    assert error["message"]
+    return error
+
+
+@pytest.mark.parametrize("prefix", ["/v1", "/openai/v1"])
+def test_preflight_reflects_any_requested_header(emulator, prefix):
+    asked = "authorization, content-type, x-openai-agents-sdk, x-stainless-os, x-stainless-retry-count"
+    response = httpx.options(
+        f"http://127.0.0.1:{emulator.port}{prefix}/realtime/calls",
+        headers={
+            "Origin": "http://localhost:8888",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": asked,
+        },
+    )
+    assert response.status_code == 204
+    allowed = {name.strip().lower() for name in response.headers["access-control-allow-headers"].split(",")}
+    assert {name.strip() for name in asked.split(",")} <= allowed
+    assert "POST" in response.headers["access-control-allow-methods"]
+    assert response.headers["access-control-allow-origin"] == "*"
+
+
+def test_preflight_to_an_unknown_path_is_a_404(emulator):
+    response = httpx.options(
+        f"http://127.0.0.1:{emulator.port}/v1/realtime/nothing-here",
+        headers={"Origin": "http://localhost:8888", "Access-Control-Request-Method": "POST"},
+    )
+    assert "nothing-here" in assert_error_json(response, 404)["message"]
+
+
+def post(emu: Emulator, path: str, content: bytes | str, content_type: str = "application/json") -> httpx.Response:
+    headers = {"Authorization": f"Bearer {emu.api_key}", "Content-Type": content_type}
+    return httpx.post(f"http://127.0.0.1:{emu.port}{path}", content=content, headers=headers, timeout=30)
+
+
+BAD_BODIES = {
+    "deep nesting": ("/v1/realtime/client_secrets", "[" * 100_000 + "]" * 100_000, "application/json"),
+    "5,000-digit integer": (
+        "/v1/realtime/client_secrets",
+        '{"expires_after": {"seconds": ' + "9" * 5000 + "}}",
+        "application/json",
+    ),
+    "NaN": ("/v1/realtime/client_secrets", '{"expires_after": {"seconds": NaN}}', "application/json"),
+    "non-UTF-8": ("/v1/realtime/client_secrets", b'{"session": "\xff\xfe"}', "application/json"),
+    "bogus charset": ("/v1/realtime/client_secrets", "{}", "application/json; charset=bogus"),
+    "multipart without boundary": ("/v1/realtime/calls", b"--x\r\n\r\nv=0\r\n--x--\r\n", "multipart/form-data"),
+    "truncated multipart": (
+        "/v1/realtime/calls",
+        b'--x\r\nContent-Disposition: form-data; name="sdp"\r\n\r\nv=0',
+        "multipart/form-data; boundary=x",
+    ),
+    "session part not JSON": (
+        "/v1/realtime/calls",
+        b'--x\r\nContent-Disposition: form-data; name="sdp"\r\n\r\nv=0\r\n'
+        b'--x\r\nContent-Disposition: form-data; name="session"\r\n\r\n{"type": \r\n--x--\r\n',
+        "multipart/form-data; boundary=x",
+    ),
+    "beta modalities 5": ("/v1/realtime/sessions", '{"modalities": 5}', "application/json"),
+    "beta null": ("/v1/realtime/sessions", "null", "application/json"),
+    "beta body an array": ("/v1/realtime/sessions", "[1, 2]", "application/json"),
+}
+
+
+@pytest.mark.parametrize("name", BAD_BODIES)
+def test_undecodable_bodies_are_400s_in_error_json(emulator, name):
+    path, content, content_type = BAD_BODIES[name]
+    assert_error_json(post(emulator, path, content, content_type), 400)
+
+
+def test_routing_errors_are_in_error_json(emulator):
+    base = f"http://127.0.0.1:{emulator.port}"
+    auth = {"Authorization": f"Bearer {emulator.api_key}"}
+    error = assert_error_json(httpx.get(f"{base}/v1/realtime/calls", headers=auth), 405)
+    assert "POST" in error["message"]
+    assert "/v1/nope" in assert_error_json(httpx.post(f"{base}/v1/nope", headers=auth), 404)["message"]
+    # A plain GET (no WebSocket upgrade) on the sideband of a running call, and without a key.
+    assert_error_json(httpx.get(f"{base}/v1/realtime?call_id=rtc_x"), 401)
+
+
+def test_a_body_over_the_limit_is_a_413_that_names_it(emulator):
+    session = {"type": "realtime", "instructions": "x" * 1_100_000}
+    response = post(emulator, "/v1/realtime/client_secrets", json.dumps({"session": session}))
+    assert "1 MiB" in assert_error_json(response, 413)["message"]
+    with pytest.raises(openai.APIStatusError) as info:  # what a Python user sees for 1 MB instructions
+        sdk(emulator).realtime.client_secrets.create(session=session)
+    assert info.value.status_code == 413
+    assert "limit" in info.value.message
+
+
+class RecordingCall:
+    """Wraps server.Call to keep every call the server creates."""
+
+    def __init__(self, monkeypatch):
+        self.calls = []
+        real = server.Call
+
+        def make(*args, **kwargs):
+            call = real(*args, **kwargs)
+            self.calls.append(call)
+            return call
+
+        monkeypatch.setattr(server, "Call", make)
+
+
+@pytest.mark.parametrize(
+    "sdp", ["v=0\r\nm=audio\r\n", "v=0\r\n", "hello", "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"]
+)
+def test_a_bad_sdp_offer_is_a_400_and_leaves_no_call(emulator, monkeypatch, sdp):
+    recording = RecordingCall(monkeypatch)
+    response = raw_sdp_call(f"{emulator.base_url}/realtime/calls", emulator.api_key, sdp)
+    assert assert_error_json(response, 400)["param"] == "sdp"
+    assert emulator._routes.calls == {}
+    assert len(recording.calls) <= 1
+    for call in recording.calls:
+        assert call.closed.is_set()
+        assert call._pc.connectionState == "closed"
+
+
+def test_a_call_whose_client_never_connects_is_closed(emulator, rtc_client, monkeypatch):
+    monkeypatch.setattr(call_module, "CONNECT_TIMEOUT_S", 0.5)
+    response = raw_sdp_call(f"{emulator.base_url}/realtime/calls", emulator.api_key, rtc_client.offer())
+    assert response.status_code == 201  # the client never applies the answer: ICE never completes
+    call_id = response.headers["location"].rsplit("/", 1)[-1]
+    call = emulator.call(call_id)
+    deadline = time.monotonic() + 5
+    while call_id in emulator._routes.calls and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert call_id not in emulator._routes.calls
+    assert call._pc.connectionState == "closed"
+
+
+def test_a_connected_call_is_not_closed_by_the_connect_timeout(emulator, rtc_client, monkeypatch):
+    monkeypatch.setattr(call_module, "CONNECT_TIMEOUT_S", 1.0)
+    response = raw_sdp_call(f"{emulator.base_url}/realtime/calls", emulator.api_key, rtc_client.offer())
+    rtc_client.accept(response.text)
+    rtc_client.wait_for("session.created")
+    time.sleep(1.5)
+    assert response.headers["location"].rsplit("/", 1)[-1] in emulator._routes.calls
+
+
+def test_too_many_connecting_calls_get_429(emulator, rtc_client, monkeypatch):
+    monkeypatch.setattr(server, "MAX_CONNECTING_CALLS", 2)
+    offer = rtc_client.offer()
+    url = f"{emulator.base_url}/realtime/calls"
+    assert [raw_sdp_call(url, emulator.api_key, offer).status_code for _ in range(2)] == [201, 201]
+    error = assert_error_json(raw_sdp_call(url, emulator.api_key, offer), 429)
+    assert error["code"] == "rate_limit_exceeded"
+    assert "hang them up" in error["message"]
+    with pytest.raises(openai.RateLimitError):
+        sdk(emulator).realtime.calls.create(sdp=offer)
+
+
+def test_a_call_closed_by_its_own_task_closes_completely(rtc_client, capfd):
+    with Emulator(faults=Faults(session_expired_after_s=0.2)) as emu:
+        response = raw_sdp_call(f"{emu.base_url}/realtime/calls", emu.api_key, rtc_client.offer())
+        call = emu.call(response.headers["location"].rsplit("/", 1)[-1])
+        rtc_client.accept(response.text)
+        rtc_client.wait_for("error")
+        assert rtc_client.channel_closed.wait(5)
+        deadline = time.monotonic() + 5
+        while call._pc.sctp.transport.transport.state != "closed" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert call._pc.sctp.transport.transport.state == "closed"  # ICE too: the close was not cut short
+    gc.collect()
+    err = capfd.readouterr().err
+    assert "never retrieved" not in err
+    assert "Task was destroyed" not in err
+
+
+def connected_call(emu: Emulator, client: RtcClient) -> str:
+    response = raw_sdp_call(f"{emu.base_url}/realtime/calls", emu.api_key, client.offer())
+    client.accept(response.text)
+    client.wait_for("session.created")
+    return response.headers["location"].rsplit("/", 1)[-1]
+
+
+BAD_BURSTS = [
+    {"count": 200_000, "seconds": 0},
+    {"count": 0},
+    {"count": True},
+    {"count": "5"},
+    {"count": 5.0},
+    {"seconds": 1e308},
+    {"seconds": -1},
+    {"seconds": True},
+    {"seconds": "1"},
+    {"seconds": 61},
+    {"burst": 5},
+]
+
+
+def test_burst_arguments_are_validated(emulator, rtc_client):
+    call_id = connected_call(emulator, rtc_client)
+    bodies = [json.dumps(body) for body in BAD_BURSTS] + ['{"seconds": NaN}', '{"seconds": Infinity}']
+    for content in bodies:
+        error = assert_error_json(post(emulator, f"/emulator/calls/{call_id}/burst", content), 400)
+        assert error["param"] in {"count", "seconds", "burst", None}, content
+    with pytest.raises(ValueError, match="seconds"):
+        emulator.burst(call_id, 10, float("inf"))
+    with pytest.raises(ValueError, match="count"):
+        emulator.burst(call_id, 10**6, 0)
+    assert post(emulator, f"/emulator/calls/{call_id}/burst", '{"count": 3, "seconds": 0}').json() == {"sent": 3}
+
+
+def test_a_burst_lets_other_requests_through(emulator, rtc_client):
+    call_id = connected_call(emulator, rtc_client)
+    burst = threading.Thread(
+        target=post, args=(emulator, f"/emulator/calls/{call_id}/burst", '{"count": 20000, "seconds": 0}')
+    )
+    burst.start()
+    time.sleep(0.3)
+    started = time.monotonic()
+    minted = sdk(emulator).realtime.client_secrets.create(session={"type": "realtime"})
+    answered_in = time.monotonic() - started
+    still_bursting = burst.is_alive()
+    burst.join(60)
+    assert minted.value.startswith("ek_")
+    assert still_bursting, "the burst ended too soon to show anything"
+    assert answered_in < 1.0
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        ({"modalities": ["video"]}, "modalities[0]"),
+        ({"modalities": 5}, "modalities"),
+        ({"input_audio_format": "mp3"}, "input_audio_format"),
+        ({"output_audio_format": {"type": "audio/pcm"}}, "output_audio_format"),
+        ({"totally_made_up": 1}, "totally_made_up"),
+        ({"temperature": "hot"}, "temperature"),
+        ({"temperature": 1.5}, "temperature"),
+        ({"voice": "nobody"}, "voice"),
+        ({"speed": 9}, "speed"),
+        ({"turn_detection": {"type": "server_vad", "threshold": 2}}, "turn_detection.threshold"),
+        ({"input_audio_transcription": {"model": 5}}, "input_audio_transcription.model"),
+        ({"tools": [{"type": "function"}]}, "tools[0].name"),
+        ({"max_response_output_tokens": "lots"}, "max_response_output_tokens"),
+        ({"instructions": 5}, "instructions"),
+    ],
+)
+def test_beta_mint_rejects_junk_naming_the_field(emulator, body, param):
+    error = assert_error_json(post(emulator, "/v1/realtime/sessions", json.dumps(body)), 400)
+    assert error["param"] == param
+    assert "session." not in error["message"]  # the beta field's name, not its GA path
+
+
+def test_beta_mint_accepts_a_full_beta_session(emulator):
+    body = {
+        "model": "gpt-4o-realtime-preview",
+        "modalities": ["audio", "text"],
+        "instructions": "Be brief.",
+        "voice": "alloy",
+        "input_audio_format": "g711_ulaw",
+        "output_audio_format": "pcm16",
+        "input_audio_transcription": {"model": "whisper-1"},
+        "turn_detection": {"type": "server_vad", "threshold": 0.5, "silence_duration_ms": 500},
+        "tools": [{"type": "function", "name": "f", "description": "d", "parameters": {"type": "object"}}],
+        "tool_choice": "auto",
+        "temperature": 0.7,
+        "max_response_output_tokens": "inf",
+        "speed": 1.1,
+        "tracing": None,
+        "client_secret": {"expires_after": {"anchor": "created_at", "seconds": 120}},
+    }
+    response = post(emulator, "/v1/realtime/sessions", json.dumps(body))
+    assert response.status_code == 200, response.text
+    minted = response.json()
+    assert minted["input_audio_format"] == "g711_ulaw"
+    assert minted["temperature"] == 0.7
+    assert abs(minted["client_secret"]["expires_at"] - (time.time() + 120)) < 5
+
+
+def test_port_in_use_names_the_port():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(OSError, match=f"port {port} on 127.0.0.1 is in use; pick another port or port=0") as info:
+            Emulator(port=port)
+    assert info.value.__cause__ is None
+    assert info.value.__suppress_context__
+
+
+@pytest.mark.parametrize("host", ["no-such-host.invalid", "999.1.1.1", "", 5])
+def test_a_bad_host_is_named(host):
+    with pytest.raises(ValueError, match="host") as info:
+        Emulator(host=host)
+    assert info.value.__suppress_context__ or info.value.__context__ is None
+
+
+def test_a_network_bind_warns_and_still_offers_candidates(rtc_client):
+    with pytest.warns(UserWarning, match="reachable from the network"):
+        emu = Emulator(host="0.0.0.0")
+    with emu:
+        response = raw_sdp_call(f"http://127.0.0.1:{emu.port}/v1/realtime/calls", emu.api_key, rtc_client.offer())
+        assert response.status_code == 201
+        assert "a=candidate:" in response.text
+        rtc_client.accept(response.text)
+        rtc_client.wait_for("session.created")
+
+
+def test_loopback_fallback_offers_127_when_the_machine_has_no_address(monkeypatch):
+    monkeypatch.setattr(_loopback, "_original", lambda use_ipv4, use_ipv6: [])
+    _loopback.restrict_current_thread(_loopback.LOOPBACK_FALLBACK)
+    try:
+        assert _loopback._host_addresses(True, True) == ["127.0.0.1"]
+    finally:
+        _loopback.release_current_thread()
+    monkeypatch.setattr(_loopback, "_original", lambda use_ipv4, use_ipv6: ["10.0.0.5"])
+    _loopback.restrict_current_thread(_loopback.LOOPBACK_FALLBACK)
+    try:
+        assert _loopback._host_addresses(True, True) == ["10.0.0.5"]
+    finally:
+        _loopback.release_current_thread()
+
+
+def test_cli_warns_about_a_network_bind():
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rt_widget._cli", "emulator", "--host", "0.0.0.0", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert "listening" in proc.stdout.readline()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert "warning" in err
+    assert "reachable from the network" in err
+    assert "Traceback" not in err

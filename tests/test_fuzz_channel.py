@@ -443,8 +443,6 @@ def real_call() -> Iterator[RealCall]:
 )
 @given(hostile=HOSTILE.filter(lambda h: len(h.message) < 60_000), sideband=st.booleans())
 def test_hostile_events_over_a_real_call_get_errors(real_call, hostile, sideband, capfd, caplog):
-    if sideband and hostile.binary:
-        sideband = False  # the sideband takes text frames; binary messages go on the data channel
     between = real_call.round_trip(hostile.message, sideband=sideband)
     errors = [e for e in between if e["type"] == "error"]
     assert len(errors) == 1, (hostile, [e["type"] for e in between])
@@ -452,6 +450,15 @@ def test_hostile_events_over_a_real_call_get_errors(real_call, hostile, sideband
     check_error(errors[0]["error"], hostile)
     assert "Traceback" not in capfd.readouterr().err
     assert not [r for r in caplog.records if r.levelname in ("WARNING", "ERROR", "CRITICAL") or r.exc_info]
+
+
+@pytest.mark.parametrize("sideband", [True, False], ids=["sideband", "data channel"])
+def test_a_binary_message_gets_an_error_on_either_path(real_call, sideband):
+    between = real_call.round_trip(b'{"type": "response.create"\xff}', sideband=sideband)
+    errors = [e["error"] for e in between if e["type"] == "error"]
+    assert len(errors) == 1
+    assert errors[0]["code"] == "invalid_json"
+    assert "not UTF-8" in errors[0]["message"]
 
 
 def test_after_the_hostile_events_the_real_call_answers_in_full(real_call, capfd, caplog):

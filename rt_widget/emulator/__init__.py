@@ -6,18 +6,23 @@ against it with no key and no internet.
 
 from __future__ import annotations
 
+import errno
+import ipaddress
 import secrets
 import socket
+import warnings
 from types import TracebackType
 
 from aiohttp import web
 
 from .._loop import BackgroundLoop
 from . import _loopback
-from .call import Call
+from .call import Call, check_burst
 from .faults import Faults
+from .middleware import http_logger
 from .model import Context, FunctionCall, Model, scripted_model
 from .server import EmulatorApp
+from .validation import ProtocolError
 
 __all__ = ["Call", "Context", "Emulator", "Faults", "FunctionCall", "Model", "scripted_model"]
 
@@ -29,7 +34,8 @@ class Emulator:
     ----------
     host:
         Interface to bind. Loopback by default; on loopback the WebRTC peer offers only
-        127.0.0.1 as its ICE candidate.
+        127.0.0.1 as its ICE candidate. Any other address (``"0.0.0.0"``: every interface)
+        makes the emulator reachable from the network, with a warning.
     port:
         TCP port; ``0`` picks a free one.
     api_key:
@@ -40,6 +46,13 @@ class Emulator:
     faults:
         Faults to inject into requests and new calls (see :class:`Faults`); change them
         later through :attr:`faults`.
+
+    Raises
+    ------
+    OSError
+        The port is in use, needs privileges, or ``host`` is not an address of this machine.
+    ValueError
+        ``host`` does not resolve, or ``port`` is not from 0 to 65535.
 
     Examples
     --------
@@ -57,27 +70,30 @@ class Emulator:
         model: Model = scripted_model,
         faults: Faults | None = None,
     ):
+        sock = _listen(host, port)  # first, so a bad host or port fails here with a clear error
         self.host = host
+        self.port = int(sock.getsockname()[1])
+        loopback = ipaddress.ip_address(sock.getsockname()[0]).is_loopback
+        if not loopback:
+            warnings.warn(network_warning(host, self.port), UserWarning, stacklevel=2)
         self.api_key = api_key or "sk-emulator-" + secrets.token_hex(16)
         self._routes = EmulatorApp(self.api_key, model, faults)
         self._loop = BackgroundLoop("rt-widget-emulator")
         self._runner: web.AppRunner | None = None
         try:
-            self.port = self._loop.run(self._start(host, port), timeout=30)
+            self._loop.run(self._start(sock, loopback), timeout=30)
         except BaseException:
+            sock.close()
             self._loop.close()
             raise
 
-    async def _start(self, host: str, port: int) -> int:
-        if _is_loopback(host):
-            _loopback.restrict_current_thread()
-        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        self._runner = web.AppRunner(self._routes.app, access_log=None)
+    async def _start(self, sock: socket.socket, loopback: bool) -> None:
+        # Loopback binds offer 127.0.0.1 only; network binds offer the machine's addresses, or
+        # 127.0.0.1 where it has none (a namespace with only lo), never an answer without any.
+        _loopback.restrict_current_thread(_loopback.LOOPBACK_ONLY if loopback else _loopback.LOOPBACK_FALLBACK)
+        self._runner = web.AppRunner(self._routes.app, access_log=None, logger=http_logger)
         await self._runner.setup()
         await web.SockSite(self._runner, sock).start()
-        return int(sock.getsockname()[1])
 
     @property
     def base_url(self) -> str:
@@ -103,7 +119,19 @@ class Emulator:
             raise KeyError(msg) from None
 
     def burst(self, call_id: str, count: int, seconds: float = 1.0) -> None:
-        """Send ``count`` events on a call within ``seconds`` and wait until they are sent."""
+        """Send ``count`` events on a call within ``seconds`` and wait until they are sent.
+
+        Raises
+        ------
+        ValueError
+            ``count`` is not an integer from 1 to 100000, or ``seconds`` not from 0 to 60.
+        KeyError
+            No running call has this id.
+        """
+        try:
+            check_burst(count, seconds)
+        except ProtocolError as exc:
+            raise ValueError(exc.message) from None
         call = self.call(call_id)
         self._loop.run(call.burst(count, seconds), timeout=seconds + 60)
 
@@ -136,5 +164,45 @@ class Emulator:
         return f"Emulator(base_url={self.base_url!r}, {state})"
 
 
-def _is_loopback(host: str) -> bool:
-    return host in {"localhost", "::1"} or host.startswith("127.")
+def network_warning(host: str, port: int) -> str:
+    """The warning for a bind other than loopback."""
+    return (
+        f"The emulator on {host}:{port} is reachable from the network: anyone who can reach this "
+        "machine can use it with its API key, and any web page may call it (CORS '*'). "
+        "Bind to 127.0.0.1 unless that is what you want."
+    )
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port``, or an error that names both and says what to do."""
+    if not isinstance(host, str) or not host.strip():
+        msg = f"host={host!r} is not valid: use '127.0.0.1' (this machine only) or '0.0.0.0' (every interface)."
+        raise ValueError(msg)
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ValueError(f"port={port!r} is not valid: use a TCP port from 1 to 65535, or 0 for a free one.")
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (OSError, UnicodeError):
+        msg = f"host {host!r} is not an address or a name this machine can resolve; use '127.0.0.1' or '0.0.0.0'."
+        raise ValueError(msg) from None
+    family, _type, _proto, _name, address = infos[0]
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(128)  # here, not in the server's loop: "in use" may only show at listen()
+    except OSError as exc:
+        sock.close()
+        raise _bind_error(exc, host, port) from None
+    return sock
+
+
+def _bind_error(exc: OSError, host: str, port: int) -> OSError:
+    if exc.errno == errno.EADDRINUSE:
+        return OSError(exc.errno, f"port {port} on {host} is in use; pick another port or port=0")
+    if exc.errno == errno.EADDRNOTAVAIL:
+        msg = f"{host} is not an address of this machine; use '127.0.0.1', '0.0.0.0' or one of its addresses"
+        return OSError(exc.errno, msg)
+    if exc.errno == errno.EACCES:
+        return OSError(exc.errno, f"port {port} on {host} needs administrator rights; pick a port from 1024 up, or 0")
+    return OSError(exc.errno, f"cannot listen on {host}:{port}: {exc.strerror}")

@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import logging
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +23,7 @@ from aiortc.mediastreams import MediaStreamError
 from av import AudioFrame
 
 from ..beta import event_to_ga, server_event_to_beta
+from . import strict_json
 from .engine import Engine
 from .faults import SESSION_EXPIRED, Faults
 from .ids import new_id
@@ -28,6 +31,31 @@ from .listener import Listener, to_mono_24k
 from .model import Model, scripted_model
 from .session import default_session, merge
 from .speaker import Speaker
+from .validation import ProtocolError
+
+logger = logging.getLogger("rt_widget.emulator")
+
+CONNECT_TIMEOUT_S = 20.0
+"""A call whose client has not completed ICE and DTLS within this time is closed (read at
+each call's start, so tests may patch it)."""
+MAX_BURST_COUNT = 100_000
+MAX_BURST_S = 60.0
+_BURST_YIELD_EVERY = 100  # events sent back to back before letting other calls run
+
+
+class CallSetupError(Exception):
+    """The emulator could not set up a call (no socket, no ICE candidate): not the client's fault."""
+
+
+def check_burst(count: Any, seconds: Any) -> None:
+    """Validate :meth:`Call.burst` arguments; raise :class:`ProtocolError` naming the bad one."""
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_BURST_COUNT:
+        msg = f"Invalid 'count': expected an integer from 1 to {MAX_BURST_COUNT}, got {count!r}."
+        raise ProtocolError("invalid_value", msg, "count")
+    finite = isinstance(seconds, int | float) and not isinstance(seconds, bool) and math.isfinite(seconds)
+    if not finite or not 0 <= seconds <= MAX_BURST_S:
+        msg = f"Invalid 'seconds': expected a number of seconds from 0 to {MAX_BURST_S:g}, got {seconds!r}."
+        raise ProtocolError("invalid_value", msg, "seconds")
 
 
 class Call:
@@ -71,6 +99,7 @@ class Call:
         self._early: list[str] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self.closed = asyncio.Event()
+        self.connected = asyncio.Event()
         self._pc.on("datachannel", self._on_datachannel)
         self._pc.on("track", self._on_track)
         self._pc.on("connectionstatechange", self._on_state)
@@ -84,11 +113,48 @@ class Call:
         self._inbox: asyncio.Queue[str | bytes] = asyncio.Queue()
         self._spawn(self._serve_inbox())
 
+    @property
+    def connecting(self) -> bool:
+        """Whether the call is open but its client has not connected (ICE and DTLS) yet."""
+        return not self.connected.is_set() and not self.closed.is_set()
+
     async def answer(self, offer_sdp: str) -> str:
-        """Apply the browser's offer and return the SDP answer (all candidates inline)."""
-        await self._pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
-        await self._pc.setLocalDescription(await self._pc.createAnswer())
-        return str(self._pc.localDescription.sdp)
+        """Apply the browser's offer and return the SDP answer (all candidates inline).
+
+        On any failure the call is closed, so no peer connection outlives a refused offer.
+
+        Raises
+        ------
+        ValueError
+            The offer is not an SDP offer the call can answer (the message says why).
+        CallSetupError
+            The emulator could not open what the call needs (a socket, an ICE candidate).
+        """
+        try:
+            if not offer_sdp.lstrip().startswith("v=0"):
+                raise ValueError("an SDP offer starts with 'v=0'")
+            await self._pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
+            await self._pc.setLocalDescription(await self._pc.createAnswer())
+            answer = str(self._pc.localDescription.sdp)
+            if "a=candidate:" not in answer:
+                msg = "The emulator found no network address to offer as an ICE candidate; bind it to 127.0.0.1."
+                raise CallSetupError(msg)
+        except CallSetupError:
+            await self.close()
+            raise
+        except OSError as exc:
+            await self.close()
+            msg = f"The emulator could not open a socket for the call ({exc.strerror or exc}). Close other calls."
+            raise CallSetupError(msg) from None
+        except Exception as exc:  # aiortc fails on bad SDP with assertions, KeyErrors...
+            await self.close()
+            reason = str(exc) or f"it is incomplete or malformed ({type(exc).__name__} in aiortc)"
+            raise ValueError(f"Invalid SDP offer: {reason[:300]}.") from None
+        except BaseException:
+            await self.close()  # cancelled: the offer is dropped, the call with it
+            raise
+        self._spawn(self._close_unless_connected())
+        return answer
 
     def send(self, event: dict[str, Any]) -> None:
         """Send one server event (GA) to the data channel and the sideband listeners."""
@@ -100,8 +166,8 @@ class Call:
         if self.event_filter is None or wire["type"] in self.event_filter:
             if self._channel is None:
                 self._early.append(text)  # a sideband can act before the browser's channel opens
-            elif self._channel.readyState == "open":
-                self._channel.send(text)
+            elif self._channel.readyState == "open" and self._transport_up():
+                self._send_on_channel(text)
                 if self.faults.close_channel_mid_response and wire["type"].endswith(".delta"):
                     self._channel.close()
         for listener in list(self.listeners):
@@ -110,37 +176,79 @@ class Call:
     def receive(self, message: str | bytes) -> None:
         """Queue one client event (from the data channel or a sideband connection)."""
         if self.beta:
-            # A message that does not parse goes on as it is: the engine reports what is wrong.
-            with contextlib.suppress(ValueError, TypeError, AttributeError):
-                message = json.dumps(event_to_ga(json.loads(message)))
+            # A message that does not parse or translate goes on as it is: the engine reports
+            # what is wrong with it (however it fails here: deep nesting, odd shapes, bytes).
+            with contextlib.suppress(Exception):
+                message = json.dumps(event_to_ga(strict_json.loads(message)))
         self._inbox.put_nowait(message)
 
     async def burst(self, count: int, seconds: float = 1.0) -> None:
         """Send ``count`` ``rate_limits.updated`` events spread over ``seconds`` (load tests).
 
         ``remaining`` counts down from ``count - 1`` to 0, so a client can check the order.
+        Other calls go on meanwhile, however short ``seconds`` is; a call that closes stops it.
+
+        Raises
+        ------
+        ProtocolError
+            ``count`` is not an integer from 1 to :data:`MAX_BURST_COUNT`, or ``seconds``
+            not a number from 0 to :data:`MAX_BURST_S`.
         """
+        check_burst(count, seconds)
         loop = asyncio.get_running_loop()
         start = loop.time()
         for i in range(count):
-            due = start + seconds * i / count
-            if due > loop.time():
-                await asyncio.sleep(due - loop.time())
+            if self.closed.is_set():
+                return
+            delay = start + seconds * i / count - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            elif i % _BURST_YIELD_EVERY == 0:
+                await asyncio.sleep(0)
             limits = {"name": "tokens", "limit": count, "remaining": count - 1 - i, "reset_seconds": 1.0}
             self.send({"type": "rate_limits.updated", "rate_limits": [limits]})
 
     async def close(self) -> None:
-        """Hang up: close the peer connection and stop background work. Idempotent."""
+        """Hang up: close the peer connection and stop background work. Idempotent.
+
+        Safe from the call's own tasks (the session-expired fault, the connect timeout): the
+        task closing the call is not cancelled, so the peer connection always closes fully.
+        """
         if self.closed.is_set():
             return
         self.closed.set()
         self.engine.close()
         self.listener.close()
-        for task in self._tasks:
-            task.cancel()
-        if self._channel is not None:
-            self._channel.close()  # a clean close the client sees at once
+        current = asyncio.current_task()
+        for task in list(self._tasks):
+            if task is not current:
+                task.cancel()
+        if self._channel is not None and self._transport_up():
+            # A clean close the client sees at once. Once the peer has gone (DTLS closed) aiortc
+            # would send the stream reset anyway and fail in a task nobody awaits.
+            self._channel.close()
         await self._pc.close()
+        self.speaker.stop()
+
+    def _transport_up(self) -> bool:
+        """Whether the DTLS transport under the data channel can still carry data."""
+        sctp = self._pc.sctp
+        return sctp is not None and sctp.transport.state == "connected"
+
+    def _send_on_channel(self, text: str) -> None:
+        assert self._channel is not None
+        try:
+            self._channel.send(text)
+        except ValueError as exc:  # larger than the peer's max-message-size
+            logger.warning("Call %s: an event was not sent on the data channel: %s", self.call_id, exc)
+
+    async def _close_unless_connected(self) -> None:
+        """Close the call if its client does not connect within :data:`CONNECT_TIMEOUT_S`."""
+        try:
+            await asyncio.wait_for(self.connected.wait(), CONNECT_TIMEOUT_S)
+        except TimeoutError:
+            logger.info("Call %s closed: its client did not connect within %g s.", self.call_id, CONNECT_TIMEOUT_S)
+            await self.close()
 
     def _on_datachannel(self, channel: RTCDataChannel) -> None:
         self._channel = channel
@@ -151,7 +259,7 @@ class Call:
             channel.send("{this is not JSON (injected fault)")
         self._spawn(self._expire_when_due())
         for text in self._early:
-            channel.send(text)
+            self._send_on_channel(text)
         self._early.clear()
 
     async def _serve_inbox(self) -> None:
@@ -174,7 +282,9 @@ class Call:
         self._spawn(self._hear(track))
 
     async def _on_state(self) -> None:
-        if self._pc.connectionState in {"failed", "closed"}:
+        if self._pc.connectionState == "connected":
+            self.connected.set()
+        elif self._pc.connectionState in {"failed", "closed"}:
             await self.close()
 
     async def _hear(self, track: MediaStreamTrack) -> None:

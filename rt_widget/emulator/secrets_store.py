@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .ids import new_ephemeral_key
+from .validation import ProtocolError, validate_object
 
 DEFAULT_TTL_S = 600
 MIN_TTL_S, MAX_TTL_S = 10, 7200
@@ -41,3 +42,23 @@ class SecretStore:
     def get(self, value: str) -> Secret | None:
         """The secret with this value, expired or not; ``None`` if it was never minted."""
         return self._secrets.get(value)
+
+
+def check_expires_after(value: Any, path: str) -> None:
+    """Validate ``expires_after: {"anchor": "created_at", "seconds": 10..7200}`` as the service does."""
+
+    def seconds(v: Any, p: str) -> None:
+        if not isinstance(v, int) or isinstance(v, bool) or not MIN_TTL_S <= v <= MAX_TTL_S:
+            msg = f"Invalid '{p}': expected an integer between {MIN_TTL_S} and {MAX_TTL_S}, got {v!r}."
+            raise ProtocolError("invalid_value", msg, p)
+
+    def anchor(v: Any, p: str) -> None:
+        if v != "created_at":
+            raise ProtocolError("invalid_value", f"Invalid value: {v!r}. Supported values are: 'created_at'.", p)
+
+    validate_object(value, {"anchor": anchor, "seconds": seconds}, path)
+
+
+def ttl_of(expires_after: dict[str, Any] | None, default: int) -> int:
+    """The lifetime a validated ``expires_after`` asks for, or ``default``."""
+    return int((expires_after or {}).get("seconds", default))

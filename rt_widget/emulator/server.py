@@ -7,23 +7,22 @@ header). One :class:`Call` per WebRTC call.
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
 from ..beta import session_from_beta, session_to_beta
-from .call import Call
-from .errors import error_response, invalid_api_key
+from .beta_session import validate_beta_session
+from .body import MAX_BODY_BYTES, parse_json, read_form, read_json_object, read_text
+from .call import Call, CallSetupError, check_burst
+from .errors import ApiError, error_response, invalid_api_key
 from .faults import REST_ERRORS, Faults
 from .ids import new_call_id
+from .middleware import Handler, cors, json_errors
 from .model import Model, scripted_model
-from .secrets_store import DEFAULT_TTL_S, MAX_TTL_S, MIN_TTL_S, Secret, SecretStore
+from .secrets_store import DEFAULT_TTL_S, Secret, SecretStore, check_expires_after, ttl_of
 from .session import default_session, merge
-from .validation import SESSION, ProtocolError, missing, validate_object
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+from .validation import MAX_EVENT_BYTES, SESSION, ProtocolError, missing, validate_object
 
 # Azure's webrtcfilter=on lets only these server events through to the browser.
 AZURE_WEBRTC_FILTER = frozenset(
@@ -42,28 +41,9 @@ AZURE_WEBRTC_FILTER = frozenset(
     }
 )
 BETA_TTL_S = 60  # beta keys lived about a minute
-
-_CORS = {
-    "Access-Control-Allow-Origin": "*",
-    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
-    "Access-Control-Allow-Headers": "Authorization, Content-Type, api-key, OpenAI-Beta",
-    "Access-Control-Expose-Headers": "Location",
-    "Access-Control-Max-Age": "600",
-}
-
-
-@web.middleware
-async def cors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Let notebook pages (another origin than the emulator's port) call the REST API."""
-    if request.method == "OPTIONS":
-        return web.Response(status=204, headers=_CORS)
-    try:
-        response = await handler(request)
-    except web.HTTPException as exc:
-        response = exc
-    if not isinstance(response, web.WebSocketResponse):
-        response.headers.update(_CORS)
-    return response
+MAX_CONNECTING_CALLS = 64
+"""Calls still negotiating (offer answered, client not connected yet) beyond which offers get 429:
+each holds sockets until it connects or times out (``call.CONNECT_TIMEOUT_S``)."""
 
 
 class EmulatorApp:
@@ -75,8 +55,11 @@ class EmulatorApp:
         self.faults = faults or Faults()
         self.secrets = SecretStore()
         self.calls: dict[str, Call] = {}
+        self._answering = 0  # offers being answered right now
         self._watchers: set[asyncio.Task[Any]] = set()
-        self.app = web.Application(middlewares=[cors, self._inject_rest_faults])
+        self.app = web.Application(
+            middlewares=[cors, json_errors, self._inject_rest_faults], client_max_size=MAX_BODY_BYTES
+        )
         for prefix in ("/v1", "/openai/v1"):
             self.app.router.add_post(f"{prefix}/realtime/client_secrets", self.client_secrets)
             self.app.router.add_post(f"{prefix}/realtime/calls", self.create_call)
@@ -106,42 +89,36 @@ class EmulatorApp:
         azure = request.path.startswith("/openai/") and request.headers.get("api-key") == self._api_key
         return azure or self._bearer(request) == self._api_key
 
-    def _ephemeral(self, request: web.Request) -> Secret | web.Response | None:
-        """The ephemeral key presented, a 401 if it is unknown or expired, or ``None``."""
+    def _ephemeral(self, request: web.Request) -> Secret | None:
+        """The ephemeral key presented, or ``None``; an unknown or expired one is a 401."""
         token = self._bearer(request)
         if not token.startswith("ek_"):
             return None
         secret = self.secrets.get(token)
         if secret is None:
-            return invalid_api_key()
+            raise invalid_api_key()
         if secret.expired(self.secrets.clock()):
-            return error_response(
-                401,
-                "The ephemeral key has expired. Mint a new one from /v1/realtime/client_secrets.",
-                code="invalid_api_key",
-            )
+            msg = "The ephemeral key has expired. Mint a new one from /v1/realtime/client_secrets."
+            raise ApiError(401, msg, code="invalid_api_key")
         return secret
+
+    def _require_standard_key(self, request: web.Request) -> None:
+        if not self._standard_key(request):
+            raise invalid_api_key()
 
     # -- GA ------------------------------------------------------------------------------------
 
     async def client_secrets(self, request: web.Request) -> web.StreamResponse:
         """``POST /v1/realtime/client_secrets``: mint an ``ek_`` key for a session config."""
-        if not self._standard_key(request):
-            return invalid_api_key()
-        body = await _json_body(request)
-        if isinstance(body, web.Response):
-            return body
-        try:
-            for key, value in body.items():
-                check = {"expires_after": _expires_after, "session": _session_request}.get(key)
-                if check is None:
-                    raise ProtocolError("unknown_parameter", f"Unknown parameter: '{key}'.", key)
-                check(value, key)
-        except ProtocolError as exc:
-            return error_response(400, exc.message, code=exc.code, param=exc.param)
-        ttl = int((body.get("expires_after") or {}).get("seconds", DEFAULT_TTL_S))
+        self._require_standard_key(request)
+        body = await read_json_object(request)
+        for key, value in body.items():
+            check = {"expires_after": check_expires_after, "session": _session_request}.get(key)
+            if check is None:
+                raise ProtocolError("unknown_parameter", f"Unknown parameter: '{key}'.", key)
+            check(value, key)
         config = body.get("session") or {"type": "realtime"}
-        secret = self.secrets.mint(config, ttl)
+        secret = self.secrets.mint(config, ttl_of(body.get("expires_after"), DEFAULT_TTL_S))
         effective = merge(default_session(str(config.get("model") or "gpt-realtime")), config)
         effective["expires_at"] = 0
         return web.json_response({"value": secret.value, "expires_at": secret.expires_at, "session": effective})
@@ -149,14 +126,9 @@ class EmulatorApp:
     async def create_call(self, request: web.Request) -> web.StreamResponse:
         """``POST /v1/realtime/calls``: SDP offer in, 201 + SDP answer + ``Location`` out."""
         secret = self._ephemeral(request)
-        if isinstance(secret, web.Response):
-            return secret
-        if secret is None and not self._standard_key(request):
-            return invalid_api_key()
-        parsed = await _read_offer(request)
-        if isinstance(parsed, web.Response):
-            return parsed
-        offer, session = parsed
+        if secret is None:
+            self._require_standard_key(request)
+        offer, session = await _read_offer(request)
         base = secret.session if secret else {}
         webrtc_filter = request.query.get("webrtcfilter") == "on"
         return await self._answer(
@@ -175,17 +147,34 @@ class EmulatorApp:
         beta: bool = False,
         event_filter: frozenset[str] | None = None,
     ) -> web.StreamResponse:
+        if not offer.strip():
+            raise ApiError(400, "Missing required parameter: 'sdp'.", code="missing_required_parameter", param="sdp")
+        connecting = self._answering + sum(call.connecting for call in self.calls.values())
+        if connecting >= MAX_CONNECTING_CALLS:
+            msg = (
+                f"Too many calls are still connecting ({connecting}; the emulator allows "
+                f"{MAX_CONNECTING_CALLS}). Complete the WebRTC connection of the calls already "
+                "started or hang them up; a call that does not connect is closed after a while."
+            )
+            raise ApiError(429, msg, code="rate_limit_exceeded", type_="requests")
         faults = self.faults
         call = Call(new_call_id(), session, self._model, beta=beta, event_filter=event_filter, faults=faults)
+        self._answering += 1
         try:
-            answer = await call.answer(offer)
+            answer = await call.answer(offer)  # closes the call itself when it fails
             if faults.slow_answer_s:
                 await asyncio.sleep(faults.slow_answer_s)
-            if faults.malformed_answer:
-                answer = "this is not an SDP answer (injected fault)"
         except ValueError as exc:
+            raise ApiError(400, str(exc), param="sdp") from None
+        except CallSetupError as exc:
+            raise ApiError(503, str(exc), code="server_error", type_="server_error") from None
+        except BaseException:
             await call.close()
-            return error_response(400, f"Invalid SDP offer: {exc}", param="sdp")
+            raise
+        finally:
+            self._answering -= 1
+        if faults.malformed_answer:
+            answer = "this is not an SDP answer (injected fault)"
         self.calls[call.call_id] = call
         self._forget_when_closed(call)
         return web.Response(
@@ -197,22 +186,24 @@ class EmulatorApp:
 
     async def hangup(self, request: web.Request) -> web.StreamResponse:
         """``POST /v1/realtime/calls/{call_id}/hangup``: end the call."""
-        if not self._standard_key(request):
-            return invalid_api_key()
+        self._require_standard_key(request)
         call = self.calls.pop(request.match_info["call_id"], None)
         if call is None:
-            return _call_not_found()
+            raise _call_not_found()
         await call.close()
         return web.Response(status=200)
 
     async def sideband(self, request: web.Request) -> web.StreamResponse:
         """``GET /v1/realtime?call_id=...``: a WebSocket joined to a running call."""
-        if not self._standard_key(request):
-            return web.Response(status=401, text="Unauthorized")  # handshake: plain HTTP, no frame
+        self._require_standard_key(request)  # handshake: an HTTP error, no frame
         call = self.calls.get(request.query.get("call_id", ""))
         if call is None:
-            return _call_not_found()
-        ws = web.WebSocketResponse()
+            raise _call_not_found()
+        # aiohttp's default 4 MB frame limit would close the socket on an append the service takes.
+        ws = web.WebSocketResponse(max_msg_size=MAX_EVENT_BYTES)
+        if not ws.can_prepare(request).ok:
+            msg = "This URL is the sideband WebSocket: connect with a WebSocket client (Upgrade: websocket)."
+            raise ApiError(400, msg)
         await ws.prepare(request)
         outbox: asyncio.Queue[str] = asyncio.Queue()
         call.listeners.add(outbox.put_nowait)
@@ -220,8 +211,8 @@ class EmulatorApp:
         closer = asyncio.ensure_future(_close_when(call, ws))
         try:
             async for message in ws:
-                if message.type == WSMsgType.TEXT:
-                    call.receive(message.data)
+                if message.type in (WSMsgType.TEXT, WSMsgType.BINARY):
+                    call.receive(message.data)  # a binary frame gets its error event from the engine
         finally:
             call.listeners.discard(outbox.put_nowait)
             sender.cancel()
@@ -233,17 +224,16 @@ class EmulatorApp:
 
         Load-testing aid: sends ``count`` ``rate_limits.updated`` events within ``seconds``.
         """
-        if not self._standard_key(request):
-            return invalid_api_key()
+        self._require_standard_key(request)
         call = self.calls.get(request.match_info["call_id"])
         if call is None:
-            return _call_not_found()
-        body = await _json_body(request)
-        if isinstance(body, web.Response):
-            return body
+            raise _call_not_found()
+        body = await read_json_object(request)
+        for key in body:
+            if key not in ("count", "seconds"):
+                raise ProtocolError("unknown_parameter", f"Unknown parameter: '{key}'.", key)
         count, seconds = body.get("count", 1000), body.get("seconds", 1.0)
-        if not isinstance(count, int) or not 1 <= count <= 1_000_000 or not isinstance(seconds, int | float):
-            return error_response(400, "Send {'count': 1..1000000, 'seconds': a number}.")
+        check_burst(count, seconds)
         await call.burst(count, float(seconds))
         return web.json_response({"sent": count})
 
@@ -251,42 +241,31 @@ class EmulatorApp:
 
     async def beta_sessions(self, request: web.Request) -> web.StreamResponse:
         """``POST /v1/realtime/sessions``: beta mint, flat config, ``client_secret.value``."""
-        if not self._standard_key(request):
-            return invalid_api_key()
-        body = await _json_body(request)
-        if isinstance(body, web.Response):
-            return body
-        ttl = BETA_TTL_S
-        client_secret = body.pop("client_secret", None)
-        if client_secret is not None:
-            try:
-                validate_object(client_secret, {"expires_after": _expires_after}, "client_secret")
-            except ProtocolError as exc:
-                return error_response(400, exc.message, code=exc.code, param=exc.param)
-            ttl = int(client_secret.get("expires_after", {}).get("seconds", ttl))
+        self._require_standard_key(request)
+        body = await read_json_object(request)
+        validate_beta_session(body)
+        client_secret = body.pop("client_secret", None) or {}
+        ttl = ttl_of(client_secret.get("expires_after"), BETA_TTL_S)
         config = session_from_beta(body)
-        try:
-            validate_object(config, SESSION, "session")
-        except ProtocolError as exc:
-            return error_response(400, exc.message, code=exc.code, param=exc.param)
+        validate_object(config, SESSION, "session")  # the translation must give a valid GA session
         secret = self.secrets.mint(config, ttl)
         effective = session_to_beta(merge(default_session(str(config.get("model") or "gpt-realtime")), config))
+        if "temperature" in body:
+            effective["temperature"] = body["temperature"]
         effective["client_secret"] = {"value": secret.value, "expires_at": secret.expires_at}
         return web.json_response(effective)
 
     async def beta_call(self, request: web.Request) -> web.StreamResponse:
         """``POST /v1/realtime?model=...``: the beta SDP exchange (raw SDP, ephemeral key)."""
         secret = self._ephemeral(request)
-        if isinstance(secret, web.Response):
-            return secret
-        if secret is None and not self._standard_key(request):
-            return invalid_api_key()
+        if secret is None:
+            self._require_standard_key(request)
         if request.content_type != "application/sdp":
-            return error_response(400, "Send the SDP offer as application/sdp.")
+            raise ApiError(400, "Send the SDP offer as application/sdp.")
         session = dict(secret.session) if secret else {"type": "realtime"}
         if request.query.get("model"):
             session["model"] = request.query["model"]
-        return await self._answer(await request.text(), session, prefix="/v1", beta=True)
+        return await self._answer(await read_text(request), session, prefix="/v1", beta=True)
 
     def _forget_when_closed(self, call: Call) -> None:
         task = asyncio.ensure_future(call.closed.wait())
@@ -300,8 +279,8 @@ class EmulatorApp:
         self.calls.clear()
 
 
-def _call_not_found() -> web.Response:
-    return error_response(404, "No session found for the provided call_id", code="call_id_not_found", param="")
+def _call_not_found() -> ApiError:
+    return ApiError(404, "No session found for the provided call_id", code="call_id_not_found", param="")
 
 
 async def _forward(outbox: asyncio.Queue[str], ws: web.WebSocketResponse) -> None:
@@ -314,72 +293,31 @@ async def _close_when(call: Call, ws: web.WebSocketResponse) -> None:
     await ws.close()
 
 
-def _expires_after(value: Any, path: str) -> None:
-    def seconds(v: Any, p: str) -> None:
-        if not isinstance(v, int) or isinstance(v, bool) or not MIN_TTL_S <= v <= MAX_TTL_S:
-            msg = f"Invalid '{p}': expected an integer between {MIN_TTL_S} and {MAX_TTL_S}, got {v!r}."
-            raise ProtocolError("invalid_value", msg, p)
-
-    def anchor(v: Any, p: str) -> None:
-        if v != "created_at":
-            raise ProtocolError("invalid_value", f"Invalid value: {v!r}. Supported values are: 'created_at'.", p)
-
-    validate_object(value, {"anchor": anchor, "seconds": seconds}, path)
-
-
 def _session_request(value: Any, path: str) -> None:
     if not isinstance(value, dict) or "type" not in value:
         raise missing(f"{path}.type")
     validate_object(value, SESSION, path)
 
 
-async def _json_body(request: web.Request) -> dict[str, Any] | web.Response:
-    text = await request.text()
-    if not text.strip():
-        return {}
-    try:
-        body = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return error_response(400, f"The request body is not valid JSON: {exc.msg}.")
-    if not isinstance(body, dict):
-        return error_response(400, "The request body must be a JSON object.")
-    return body
-
-
-async def _read_offer(request: web.Request) -> tuple[str, dict[str, Any] | None] | web.Response:
+async def _read_offer(request: web.Request) -> tuple[str, dict[str, Any] | None]:
     """Read the offer from either body form: raw ``application/sdp`` or multipart."""
     if request.content_type == "application/sdp":
-        return await request.text(), None
+        return await read_text(request), None
     if request.content_type != "multipart/form-data":
-        return error_response(
+        raise ApiError(
             400,
-            f"Unsupported content type '{request.content_type}'. Send application/sdp, "
+            f"Unsupported content type '{request.content_type[:100]}'. Send application/sdp, "
             "or multipart/form-data with 'sdp' and 'session' parts.",
         )
-    form = await request.post()
-    sdp, session = _text(form.get("sdp")), _text(form.get("session"))
+    form = await read_form(request)
+    sdp, session = form.get("sdp"), form.get("session")
     if not sdp or not sdp.strip():
-        return error_response(400, "Missing required parameter: 'sdp'.", code="missing_required_parameter", param="sdp")
+        raise ApiError(400, "Missing required parameter: 'sdp'.", code="missing_required_parameter", param="sdp")
     if session is None:
         return sdp, None
-    try:
-        config = json.loads(session)
-    except json.JSONDecodeError:
-        return error_response(400, "The 'session' part is not valid JSON.", param="session")
+    config = parse_json(session, "The 'session' part", param="session")
     if isinstance(config, dict) and set(config) == {"session"}:
         # OpenAI's WebRTC guide posts its client_secrets body, {"session": {...}}, as this part.
         config = config["session"]
-    try:
-        _session_request(config, "session")
-    except ProtocolError as exc:
-        return error_response(400, exc.message, code=exc.code, param=exc.param)
+    _session_request(config, "session")
     return sdp, config
-
-
-def _text(value: object) -> str | None:
-    """A multipart field as text: aiohttp gives non-``text/*`` parts as bytes."""
-    if isinstance(value, bytes | bytearray):
-        return bytes(value).decode("utf-8", errors="replace")
-    if isinstance(value, web.FileField):
-        return value.file.read().decode("utf-8", errors="replace")
-    return value if isinstance(value, str) else None

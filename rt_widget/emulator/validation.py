@@ -9,25 +9,21 @@ trust the shapes they read.
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Callable
 from typing import Any
 
 from ..config import VOICES
+from . import strict_json
+from .strict_json import json_type as _json_type
 
 MAX_EVENT_BYTES = 16 * 1024 * 1024
 """The largest client event accepted (an ``input_audio_buffer.append`` holds up to 15 MiB)."""
 MAX_AUDIO_CHARS = 15 * 1024 * 1024
 """The service's limit on the base64 audio of one ``input_audio_buffer.append``."""
-MAX_DEPTH = 64
-"""How deeply a client event may nest objects and arrays."""
-MAX_NUMBER_DIGITS = 100
-"""Longer number literals are refused (Python would refuse beyond 4,300 digits, with a traceback)."""
 MAX_ITEM_ID = 32
 MAX_INT = 2**31 - 1
 _TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class ProtocolError(Exception):
@@ -49,27 +45,6 @@ Spec = dict[str, "Spec | Check"]
 
 def _bad_json(message: str) -> ProtocolError:
     return ProtocolError("invalid_json", message)
-
-
-def _parse_int(text: str) -> int:
-    if len(text.lstrip("-")) > MAX_NUMBER_DIGITS:
-        msg = f"The event holds a {len(text):,}-digit number; numbers may have at most {MAX_NUMBER_DIGITS} digits."
-        raise _bad_json(msg)
-    return int(text)
-
-
-def _parse_float(text: str) -> float:
-    if len(text) > MAX_NUMBER_DIGITS:
-        msg = f"The event holds a {len(text):,}-character number; numbers may have at most {MAX_NUMBER_DIGITS}."
-        raise _bad_json(msg)
-    value = float(text)
-    if not math.isfinite(value):
-        raise _bad_json(f"The number {text} is too large to represent; send a finite number.")
-    return value
-
-
-def _parse_constant(name: str) -> Any:
-    raise _bad_json(f"{name} is not valid JSON; send numbers as finite decimal literals.")
 
 
 def decode_event(message: str | bytes) -> dict[str, Any]:
@@ -105,36 +80,12 @@ def decode_event(message: str | bytes) -> dict[str, Any]:
     if not isinstance(message, str):
         raise _bad_json(f"The event must be text, not {type(message).__name__}.")
     try:
-        event = json.loads(message, parse_int=_parse_int, parse_float=_parse_float, parse_constant=_parse_constant)
-    except json.JSONDecodeError as exc:
-        raise _bad_json(f"The event is not valid JSON: {exc.msg} (at position {exc.pos}).") from None
-    except RecursionError:
-        raise _bad_json(f"The event nests too deeply; at most {MAX_DEPTH} levels are accepted.") from None
-    _check_tree(event)
+        event = strict_json.loads(message)
+    except strict_json.StrictJSONError as exc:
+        raise _bad_json(f"The event is not valid JSON: {exc}.") from None
     if not isinstance(event, dict):
         raise ProtocolError("invalid_event", "A client event must be a JSON object.")
     return event
-
-
-def _check_tree(value: Any) -> None:
-    """Refuse nesting deeper than :data:`MAX_DEPTH` and strings that are not valid Unicode."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, str):
-            if not node.isascii() and _SURROGATE.search(node):
-                msg = "The event holds a lone UTF-16 surrogate (an unpaired \\ud800-\\udfff escape), not valid Unicode."
-                raise _bad_json(msg)
-            continue
-        if not isinstance(node, dict | list):
-            continue
-        if depth > MAX_DEPTH:
-            raise _bad_json(f"The event nests too deeply; at most {MAX_DEPTH} levels are accepted.")
-        children = list(node.items()) if isinstance(node, dict) else [(None, v) for v in node]
-        for key, child in children:
-            if key is not None:
-                stack.append((key, depth))
-            stack.append((child, depth + 1))
 
 
 # -- checks -------------------------------------------------------------------------------
@@ -148,20 +99,6 @@ def _show(value: Any, limit: int = 60) -> str:
 
 def _clip(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a decimal number"
-    if isinstance(value, str):
-        return "a string"
-    return "an array" if isinstance(value, list) else "an object"
 
 
 _NAMES = {str: "a string", int: "an integer", float: "a number", bool: "a boolean", dict: "an object", list: "an array"}
