@@ -5,6 +5,10 @@ full sessions (unified with a sideband, ephemeral, and one refused call), neithe
 nor any ephemeral key may appear in the saved notebook (widget state included), the page
 DOM, the browser console, or the kernel's logs and error texts; and in the unified flow the
 browser never receives either.
+
+Keys come as users paste them: with spaces around, a trailing newline (a key read from a
+file), a CRLF (a Windows ``.env``) or a tab. Each flow and the sideband must still work, and
+no error text may carry the key whatever went wrong.
 """
 
 from __future__ import annotations
@@ -28,13 +32,28 @@ CELLS = [
     "        LOGS.append(self.format(record))\n"
     "logging.getLogger().addHandler(Keep()); logging.getLogger().setLevel(logging.DEBUG)",
     "import os\nimport rt_widget as rt\nfrom rt_widget.providers import OpenAI\n"
-    "emu = rt.Emulator(api_key=os.environ['OPENAI_API_KEY'])",
+    "emu = rt.Emulator(api_key=os.environ['OPENAI_API_KEY'])\n"
+    "TEXT = dict(output_modalities='text', turn_detection=None)",
     "unified = rt.Realtime(provider=OpenAI(base_url=emu.base_url), sideband=True, output_modalities='text', "
     "turn_detection=None)\nunified",
     "ephemeral = rt.Realtime(provider=OpenAI(base_url=emu.base_url, flow='ephemeral'), output_modalities='text', "
     "turn_detection=None)\nephemeral",
     "refused = rt.Realtime(provider=OpenAI(api_key=os.environ['OPENAI_API_KEY'] + 'x', base_url=emu.base_url))\n"
     "refused",
+    # The same key with the whitespace a file, a CRLF .env or a paste leaves around it.
+    "from rt_widget.providers import Azure, Beta\nkey = os.environ['OPENAI_API_KEY']\n"
+    "azure_root = emu.base_url.removesuffix('/v1')\n"
+    "padded = [\n"
+    "    rt.Realtime(provider=OpenAI(api_key=key + '\\n', base_url=emu.base_url), sideband=True, **TEXT),\n"
+    "    rt.Realtime(provider=OpenAI(api_key=' ' + key + '\\r\\n', base_url=emu.base_url, flow='ephemeral'), **TEXT),\n"
+    "    rt.Realtime(provider=Azure(endpoint=azure_root, deployment='d', api_key=key + '\\r\\n'), sideband=True, "
+    "**TEXT),\n"
+    "    rt.Realtime(provider=Azure(endpoint=azure_root, deployment='d', token_provider=lambda: '\\t' + key + '\\n', "
+    "flow='ephemeral'), **TEXT),\n"
+    "    rt.Realtime(provider=Beta(api_key=key + '\\n', base_url=emu.base_url), **TEXT),\n"
+    "    rt.Realtime(provider=OpenAI(api_key=key + 'x\\r\\n', base_url=emu.base_url), **TEXT),\n"
+    "]",
+    "import ipywidgets\nipywidgets.VBox(padded)",
 ]
 
 
@@ -82,8 +101,25 @@ def test_no_secret_anywhere(page: Page, page_log: PageLog, sentinel_lab: LabServ
         error = kernel.wait_until("refused.status == 'error' and refused.error")
         assert "HTTP 401" in error
 
+        # The padded keys: every flow works (the last key is wrong and is refused cleanly).
+        padded_errors = []
+        for index in range(6):
+            button = buttons.nth(3 + index)
+            button.click()
+            if index == 5:
+                padded_errors.append(kernel.wait_until(f"padded[{index}].status == 'error' and padded[{index}].error"))
+                assert "HTTP 401" in padded_errors[-1]
+                continue
+            kernel.wait_until(f"padded[{index}].status == 'connected'")
+            kernel.execute(f"padded[{index}].say('hello')")
+            kernel.wait_until(f"'response.done' in padded[{index}].events.types", timeout=30)
+            if index in (0, 2):  # their sidebands joined and saw the reply too
+                kernel.wait_until(f"padded[{index}]._sideband is not None")
+            padded_errors.append(kernel.eval(f"padded[{index}].error"))
+            button.click()
+
         ephemeral_keys = kernel.eval("list(emu._routes.secrets._secrets)")
-        assert len(ephemeral_keys) == 1
+        assert len(ephemeral_keys) == 4  # ephemeral, its padded twin, Azure's and the beta mint
         secrets_ = [SENTINEL, *ephemeral_keys]
 
         page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
@@ -95,10 +131,10 @@ def test_no_secret_anywhere(page: Page, page_log: PageLog, sentinel_lab: LabServ
             "page DOM": page.content(),
             "browser console": page_log.text(),
             "kernel logs": "\n".join(kernel.eval("LOGS")),
-            "error texts": error + kernel.eval("unified.error + ephemeral.error"),
+            "error texts": error + kernel.eval("unified.error + ephemeral.error") + "".join(padded_errors),
             "server log": sentinel_lab.log.read_text(),
             "synced traits": json.dumps(
-                kernel.eval("[w.get_state() for w in (unified, ephemeral, refused)]"), default=str
+                kernel.eval("[w.get_state() for w in (unified, ephemeral, refused, *padded)]"), default=str
             ),
         }
         assert len(places["kernel logs"]) > 1000  # the DEBUG logging really ran
