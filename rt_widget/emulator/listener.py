@@ -1,11 +1,12 @@
-"""Hearing the microphone: an energy VAD with ``server_vad`` semantics, then transcription.
+"""Hearing the microphone: a speech detector with ``server_vad`` semantics, then transcription.
 
 Each 20 ms frame of the caller's audio goes through :meth:`Listener.feed`. With turn detection
-on, speech (energy above a level set by ``threshold``) opens a turn that includes
-``prefix_padding_ms`` of audio before it; ``silence_duration_ms`` of quiet closes it. A closed
-turn is committed as a user item, transcribed offline, and answered when ``create_response`` is
-true. Speech during a reply interrupts it when ``interrupt_response`` is true. With
-``turn_detection: null`` the audio only fills the input buffer, for manual commits
+on, the speech detector (Silero VAD, see :mod:`.vad`) scores the audio; once its probability
+has stayed at or above ``threshold`` for ``MIN_SPEECH_MS``, a turn opens that starts
+``prefix_padding_ms`` before the speech did. ``silence_duration_ms`` without speech closes it.
+A closed turn is committed as a user item, transcribed offline, and answered when
+``create_response`` is true. Speech during a reply interrupts it when ``interrupt_response``
+is true. With ``turn_detection: null`` the audio only fills the input buffer, for manual commits
 (push-to-talk).
 """
 
@@ -21,14 +22,21 @@ import numpy.typing as npt
 
 from .engine import Engine
 from .transcription import INPUT_RATE
+from .vad import WINDOW_MS, SpeechDetector
 
 FRAME_MS = 20
 SEMANTIC_SILENCE_MS = {"low": 800, "medium": 500, "high": 250, "auto": 500}
-
-
-def speech_level(threshold: float) -> float:
-    """The RMS level (full scale = 1) that counts as speech for a VAD ``threshold``."""
-    return 0.004 + 0.06 * threshold * threshold
+# Speech must last this long to open a turn. Silero scores the first windows of a sudden
+# steady sound (a tone, a hum, a beep) up to about 0.85, for at most 96 ms on the labelled
+# clips, while speech stays high for 350 ms and more (benchmarks/vad_bench.py).
+MIN_SPEECH_MS = 200
+# Once in a turn, speech goes on while the probability stays above a lower bar (hysteresis,
+# as Silero's own iterator does with threshold - 0.15), so a dip inside a word is no pause.
+HYSTERESIS = 0.15
+# A run of speech frames that follows another within this gap began where that one did (only
+# the turn's start time and audio, not the MIN_SPEECH_MS count, look across the gap): the
+# probability often dips between a soft first syllable and the next.
+ONSET_BRIDGE_MS = 64
 
 
 def to_mono_24k(frame: npt.NDArray[np.int16], channels: int) -> npt.NDArray[np.int16]:
@@ -42,11 +50,14 @@ class Listener:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._detector = SpeechDetector()
         self._written_ms = 0.0
-        self._prefix: collections.deque[npt.NDArray[np.int16]] = collections.deque()
+        self._recent: collections.deque[npt.NDArray[np.int16]] = collections.deque()
+        self._onset_frames = 0  # consecutive speech frames before a turn opens
+        self._onset_ms = 0.0  # where the speech began
+        self._run_end_ms = -math.inf  # where the last run of speech frames ended
         self._speech: list[npt.NDArray[np.int16]] | None = None
         self._silence_ms = 0.0
-        self._start_ms = 0.0
         self._item_id: str | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -63,20 +74,34 @@ class Listener:
         self._written_ms += frame_ms
 
     def _listen(self, pcm: npt.NDArray[np.int16], frame_ms: float, detection: dict[str, Any]) -> None:
-        self._prefix.append(pcm)
-        keep = max(1, math.ceil(float(detection.get("prefix_padding_ms", 300)) / frame_ms) + 1)
-        while len(self._prefix) > keep:
-            self._prefix.popleft()
-        if _rms(pcm) < speech_level(float(detection.get("threshold", 0.5))):
+        prefix_ms = float(detection.get("prefix_padding_ms", 300))
+        self._recent.append(pcm)
+        keep = math.ceil((prefix_ms + MIN_SPEECH_MS + ONSET_BRIDGE_MS + 4 * WINDOW_MS) / frame_ms) if frame_ms else 1
+        while len(self._recent) > keep:
+            self._recent.popleft()
+        end_ms = self._written_ms + frame_ms
+        if self._detector.feed(pcm) < float(detection.get("threshold", 0.5)):
+            if self._onset_frames:
+                self._run_end_ms = end_ms - frame_ms
+            self._onset_frames = 0
             return
-        self._speech = list(self._prefix)
+        if self._onset_frames == 0 and end_ms - frame_ms - self._run_end_ms > ONSET_BRIDGE_MS:
+            # Silero's probability crosses the threshold one or two windows into speech
+            # (benchmarks/vad_bench.py), so the speech began about a window before this one.
+            self._onset_ms = end_ms - self._detector.lag_ms - WINDOW_MS
+        self._onset_frames += 1
+        if self._onset_frames * frame_ms < MIN_SPEECH_MS:
+            return
+        # The turn's audio starts prefix_padding_ms before the speech did.
+        frames = min(len(self._recent), math.ceil((end_ms - (self._onset_ms - prefix_ms)) / frame_ms))
+        self._speech = list(self._recent)[-frames:]
         self._silence_ms = 0.0
-        self._start_ms = max(0.0, self._written_ms + frame_ms - len(self._prefix) * frame_ms)
+        self._onset_frames, self._run_end_ms = 0, -math.inf
         self._item_id = self._engine.new_item_id()
         self._engine.emit(
             {
                 "type": "input_audio_buffer.speech_started",
-                "audio_start_ms": int(self._start_ms),
+                "audio_start_ms": int(max(0.0, end_ms - frames * frame_ms)),
                 "item_id": self._item_id,
             }
         )
@@ -87,13 +112,14 @@ class Listener:
         assert self._speech is not None
         self._speech.append(pcm)
         threshold = float(detection.get("threshold", 0.5))
-        self._silence_ms = 0.0 if _rms(pcm) >= speech_level(threshold) else self._silence_ms + frame_ms
+        speaking = self._detector.feed(pcm) >= threshold - min(HYSTERESIS, threshold / 2)
+        self._silence_ms = 0.0 if speaking else self._silence_ms + frame_ms
         if self._silence_ms < _silence_needed(detection):
             return
         end_ms = self._written_ms + frame_ms - self._silence_ms
         speech, item_id = np.concatenate(self._speech), self._item_id
         self._speech, self._item_id = None, None
-        self._prefix.clear()
+        self._recent.clear()
         self._engine.emit(
             {"type": "input_audio_buffer.speech_stopped", "audio_end_ms": int(end_ms), "item_id": item_id}
         )
@@ -110,10 +136,6 @@ class Listener:
         """Stop work in progress."""
         for task in list(self._tasks):
             task.cancel()
-
-
-def _rms(pcm: npt.NDArray[np.int16]) -> float:
-    return float(np.sqrt(np.mean(np.square(pcm.astype(np.float64))))) / 32768 if len(pcm) else 0.0
 
 
 def _silence_needed(detection: dict[str, Any]) -> float:

@@ -24,8 +24,8 @@ class StrictJSONError(ValueError):
     """The text is not one reasonable JSON value; ``str()`` says why."""
 
 
-def loads(text: str) -> Any:
-    """Parse ``text`` or raise :class:`StrictJSONError` with the reason."""
+def loads(text: str | bytes) -> Any:
+    """Parse ``text`` (bytes as UTF-8) or raise :class:`StrictJSONError` with the reason."""
     try:
         value = json.loads(text, parse_int=_number(int), parse_float=_number(float), parse_constant=_constant)
     except json.JSONDecodeError as exc:
