@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import math
 import os
 import tempfile
 import threading
@@ -33,6 +32,7 @@ from typing import Any, Literal, TextIO
 import pandas as pd
 
 from . import _json
+from ._checks import finite
 
 log = logging.getLogger(__name__)
 
@@ -86,17 +86,6 @@ def _derived(event: Any) -> tuple[str, str | None, str | None, str | None, str |
     )
 
 
-def _finite(value: Any) -> float | None:
-    """``value`` as a finite float, or ``None`` (times that are missing or nonsense)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    try:
-        number = float(value)
-    except OverflowError:
-        return None
-    return number if math.isfinite(number) else None
-
-
 class EventLog:
     """An append-only, thread-safe log of events, stored column by column.
 
@@ -140,7 +129,7 @@ class EventLog:
             None if call_id is None else str(call_id),
             direction,
             *_derived(event),
-            _finite(t_browser),
+            finite(t_browser),
             time.time(),
             event,
         )

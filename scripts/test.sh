@@ -8,7 +8,7 @@ build_frontend
 python_env test
 
 step "Building the sdist and the wheel (dist/), and a wheelhouse of their dependencies"
-rm -rf dist
+rm -rf dist .cache/wheelhouse/rt_widget-*.whl  # a stale wheel of ours would hide new dependencies
 "$PY" -m build --sdist --wheel --outdir dist . >/dev/null
 "$PY" -m pip wheel --quiet --wheel-dir .cache/wheelhouse dist/*.whl
 
