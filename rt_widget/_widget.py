@@ -665,9 +665,13 @@ class Realtime(anywidget.AnyWidget):
             self.events.append(event, direction=direction, seq=seq, call_id=call_id, t_browser=t_browser)  # type: ignore[arg-type]
             callbacks = [*self._callbacks.get(event.get("type", ""), []), *self._callbacks.get("*", [])]
             candidates = [w for w in self._waiters if w.type in (event.get("type"), "*")]
-        self._track(event)
-        if direction == "server":
-            self._dispatcher.observe(event)
+        try:  # the event is logged; whatever its shape, acting on it must not stop the batch
+            self._track(event)
+            if direction == "server":
+                self._dispatcher.observe(event)
+        except Exception:
+            log.warning("An event of type %r could not be acted on; it is logged as it came.", event.get("type"))
+            log.debug("acting on the event failed", exc_info=True)
         for waiter in candidates:
             waiter.offer(event)  # the predicate runs outside the lock: it may read the widget
         for callback in callbacks:
@@ -677,11 +681,13 @@ class Realtime(anywidget.AnyWidget):
                 log.exception("callback for %s failed", event.get("type"))
 
     def _track(self, event: dict[str, Any]) -> None:
+        response = event.get("response")
+        response = response if isinstance(response, dict) else {}
         if event.get("type") == "response.created":
-            self._active_response = event.get("response", {}).get("id")
+            self._active_response = response.get("id")
         elif event.get("type") == "response.done":
             self._active_response = None
-            self._check_budget(event.get("response") or {})
+            self._check_budget(response)
 
     def _linked(self) -> bool:
         page = self._calling_page

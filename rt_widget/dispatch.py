@@ -113,20 +113,21 @@ class Dispatcher:
         kind = event.get("type")
         if kind == "response.created":
             with self._lock:
-                self._active = str(event.get("response", {}).get("id"))
+                self._active = str(_object(event.get("response")).get("id"))
         elif kind == "response.function_call_arguments.done":
             self._start(event.get("call_id"), event.get("name"), event.get("arguments"), event.get("response_id"))
-        elif kind == "response.output_item.done" and event.get("item", {}).get("type") == "function_call":
+        elif kind == "response.output_item.done" and _object(event.get("item")).get("type") == "function_call":
             item = event["item"]
             self._start(item.get("call_id"), item.get("name"), item.get("arguments"), event.get("response_id"))
         elif kind == "response.done":
-            response = event.get("response") or {}
-            for item in response.get("output") or []:  # in case the per-item events were filtered out
+            response = _object(event.get("response"))
+            output = response.get("output")
+            for item in map(_object, output if isinstance(output, list) else []):  # per-item events filtered out
                 if item.get("type") == "function_call" and item.get("status") == "completed":
                     self._start(item.get("call_id"), item.get("name"), item.get("arguments"), response.get("id"))
             with self._lock:
                 self._active = None
-                self._finished[response.get("id")] = str(response.get("status"))
+                self._finished[_key(response.get("id"))] = str(response.get("status"))
             self._continue()
         elif kind == "error":
             with self._lock:
@@ -164,6 +165,7 @@ class Dispatcher:
             tool = self._tools.get(str(name))
             if tool is None or not isinstance(call_id, str) or call_id in self._calls:
                 return  # not ours (a dict tool the user handles), or already started
+            response_id = _key(response_id)
             call = ToolCall(call_id, tool.name, str(arguments or "{}"), response_id)
             self._calls[call_id] = call
             self._open.setdefault(response_id, set()).add(call_id)
@@ -283,3 +285,13 @@ def _error(message: str) -> str:
 
 def _name_of(tool: Any) -> str | None:
     return tool.name if isinstance(tool, Tool) else tool.get("name") if isinstance(tool, dict) else None
+
+
+def _object(value: Any) -> dict[str, Any]:
+    """``value`` if it is a JSON object, else an empty one (events of odd shapes are skipped)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _key(response_id: Any) -> str | None:
+    """A response id usable as a key (a page may send any JSON in its place)."""
+    return response_id if isinstance(response_id, str) else None

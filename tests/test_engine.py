@@ -566,6 +566,42 @@ def test_a_failure_after_response_created_still_ends_the_response():
     run(body)
 
 
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"type": "response.create", "response": {"audio": {"output": None}}},
+        {"type": "response.create", "response": {"audio": None}},
+        {"type": "session.update", "session": {"type": "realtime", "audio": {"output": None}}},
+        {"type": "session.update", "session": {"type": "realtime", "audio": None}},
+    ],
+    ids=["response audio.output null", "response audio null", "session audio.output null", "session audio null"],
+)
+def test_nulls_inside_objects_are_answered_and_the_session_goes_on(event, capfd):
+    async def body():
+        h = Harness()
+        await h.engine.receive(json.dumps(event))
+        await h.settle()
+        answered = h.types()
+        assert answered, "no answer at all"
+        assert answered.count("response.created") == answered.count("response.done")
+        await still_answers(h)
+
+    run(body)
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_a_function_call_item_without_call_id_gets_one():
+    async def body():
+        h = Harness()
+        item = {"type": "function_call", "name": "get_weather", "arguments": "{}"}
+        await h.send({"type": "conversation.item.create", "item": item})
+        added = h.last("conversation.item.added")["item"]
+        assert added["call_id"].startswith("call_")
+        assert "error" not in h.types()
+
+    run(body)
+
+
 def failing_model(context):
     raise ValueError("no idea what to say")
 

@@ -45,3 +45,38 @@ def test_any_page_message_is_used_or_dropped_never_raised(message: Any, caplog) 
     good_batch(widget, "fresh-stream")
     assert widget.events.types[-1] == "session.created"
     widget.close()
+
+
+def server_event(seq: int, event: dict[str, Any]) -> dict[str, Any]:
+    return {"seq": seq, "direction": "server", "t": 1.7e12 + seq, "call_id": "rtc_1", "event": event}
+
+
+ODD_EVENTS = [
+    {"type": "response.created", "response": None},
+    {"type": "response.created", "response": [1, 2]},
+    {"type": "response.done", "response": None},
+    {"type": "response.done", "response": {"id": ["not", "a", "string"], "output": [None, 5, {"type": None}]}},
+    {"type": "response.done", "response": {"id": "resp_1", "output": "x", "usage": "lots"}},
+    {"type": "response.output_item.done", "item": None},
+    {"type": "response.function_call_arguments.done", "call_id": ["x"], "name": None, "response_id": {}},
+]
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    odd=st.sampled_from(ODD_EVENTS)
+    | st.builds(
+        lambda t, f: {"type": t, **f},
+        st.text(max_size=30),
+        st.dictionaries(
+            st.sampled_from(["response", "item", "call_id", "name", "response_id", "output"]), JSON, max_size=3
+        ),
+    )
+)
+def test_a_server_event_of_any_shape_is_logged_with_the_rest_of_its_batch(odd: dict[str, Any]) -> None:
+    widget = rt.Realtime(provider=Local(), budget_usd=1.0)
+    batch = [server_event(0, odd), server_event(1, {"type": "session.created", "event_id": "event_b"})]
+    widget._on_message({"kind": "events", "stream": "s", "events": batch})
+    assert len(widget.events) == 2
+    assert widget.events.types[-1] == "session.created"
+    widget.close()

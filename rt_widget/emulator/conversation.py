@@ -63,7 +63,8 @@ class Conversation:
         if item["type"] == "message":
             normalized.update(role=item["role"], content=[dict(p) for p in item["content"]])
         elif item["type"] == "function_call":
-            normalized.update(call_id=item["call_id"], name=item["name"], arguments=item["arguments"])
+            call_id = item.get("call_id") or new_id("call", 16)
+            normalized.update(call_id=call_id, name=item["name"], arguments=item["arguments"])
         else:
             normalized.update(call_id=item["call_id"], output=item["output"])
         return normalized

@@ -159,11 +159,12 @@ class Engine:
         if "model" in update and update["model"] != self.session["model"]:
             msg = "Cannot update a session's model. Start a new session to use another model."
             raise ProtocolError("invalid_value", msg, "session.model")
-        voice = update.get("audio", {}).get("output", {}).get("voice")
+        audio = update.get("audio") or {}
+        voice = (audio.get("output") or {}).get("voice")
         if voice is not None and voice != self._voice and self._voice_locked:
             msg = "Cannot update a session's voice after the model has responded with audio."
             raise ProtocolError("cannot_update_voice", msg, "session.audio.output.voice")
-        input_config = update.get("audio", {}).get("input", {})
+        input_config = audio.get("input") or {}
         merged = merge(self.session, update)
         check_tool_choice(merged["tool_choice"], merged["tools"], "session.tool_choice")
         self.session = merged
@@ -326,6 +327,7 @@ class Engine:
         self._stop_requests[response_id] = asyncio.Event()
         task = asyncio.ensure_future(self._respond(response_id, params or {}))
         task.add_done_callback(lambda _t: self._stop_requests.pop(response_id, None))
+        task.add_done_callback(_report_failure)
         if (params or {}).get("conversation") != "none":
             self._active, self._active_id = task, response_id
             task.add_done_callback(lambda _t: self._finished(response_id))
@@ -389,7 +391,7 @@ class Engine:
         """One response, from ``response.created`` to ``response.done``, whatever happens between."""
         out_of_band = params.get("conversation") == "none"
         modalities = params.get("output_modalities") or self.session["output_modalities"]
-        voice = (params.get("audio") or {}).get("output", {}).get("voice") or self._voice
+        voice = ((params.get("audio") or {}).get("output") or {}).get("voice") or self._voice
         response: dict[str, Any] = {
             "id": response_id,
             "object": "realtime.response",
@@ -692,3 +694,9 @@ def _limit(text: str, max_tokens: Any) -> tuple[str, bool]:
     if max_tokens == "inf" or text_tokens(text) <= int(max_tokens):
         return text, False
     return text[: int(max_tokens) * 4], True
+
+
+def _report_failure(task: asyncio.Task[None]) -> None:
+    """Log a response task that failed outside its own guard (a bug: it must always end in response.done)."""
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("A response ended without response.done", exc_info=task.exception())

@@ -510,7 +510,7 @@ _ITEM_COMMON: Spec = {
 _ITEMS: dict[str, tuple[Spec, tuple[str, ...]]] = {
     "function_call": (
         {**_ITEM_COMMON, "name": kind(str), "arguments": kind(str), "call_id": string(64)},
-        ("name", "arguments", "call_id"),
+        ("name", "arguments"),  # call_id is optional: the service makes one
     ),
     "function_call_output": ({**_ITEM_COMMON, "call_id": string(64), "output": kind(str)}, ("call_id", "output")),
 }
