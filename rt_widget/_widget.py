@@ -20,7 +20,7 @@ import pandas as pd
 import traitlets
 
 from . import analysis, beta, protocol, providers
-from ._checks import finite
+from ._checks import clip, finite
 from ._loop import io_loop
 from .config import VAD_FIELDS, SessionConfig
 from .dispatch import Dispatcher
@@ -820,7 +820,7 @@ def _check_event_type(where: str, type_: Any) -> None:
 
 
 def _short(text: str, limit: int = 40) -> str:
-    return repr(text if len(text) <= limit else text[: limit - 3] + "...")
+    return repr(clip(text, limit))
 
 
 def _fields(settings: dict[str, Any]) -> set[str]:

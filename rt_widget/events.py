@@ -32,7 +32,7 @@ from typing import Any, Literal, TextIO
 import pandas as pd
 
 from . import _json
-from ._checks import finite
+from ._checks import clip, finite, whole
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +60,6 @@ _COLUMN_SET = frozenset(COLUMNS)
 
 NONFINITE = "nonfinite"
 """The key (JSONL) or column (Parquet) listing where non-finite numbers were."""
-
-_INT64 = range(-(2**63), 2**63)
 
 
 def _text(value: Any) -> str | None:
@@ -121,7 +119,7 @@ class EventLog:
         ``seq`` outside 64 bits and ``t_browser`` that is not a finite number are recorded as
         ``None``; ids that are not strings are not taken into the id columns.
         """
-        if seq is not None and (isinstance(seq, bool) or not isinstance(seq, int) or seq not in _INT64):
+        if seq is not None and whole(seq, -(2**63), 2**63 - 1) is None:
             log.debug("an event's seq is not a 64-bit integer; recorded as None")
             seq = None
         values = (
@@ -154,6 +152,7 @@ class EventLog:
         with self._lock:
             self._close_sink()
             try:
+                _drop_torn_tail(path)
                 self._sink = path.open("a", encoding="utf-8")
             except OSError as exc:
                 raise OSError(f"Cannot autosave to {path}: {exc.strerror or exc}.") from None
@@ -405,7 +404,7 @@ def _checked(record: Any, error: type[ValueError]) -> dict[str, Any]:
 def _check_metadata(record: dict[str, Any], error: type[ValueError]) -> None:
     """Refuse a record whose own fields (not its event) have the wrong types."""
     seq, call_id = record["seq"], record["call_id"]
-    if seq is not None and (isinstance(seq, bool) or not isinstance(seq, int) or seq not in _INT64):
+    if seq is not None and whole(seq, -(2**63), 2**63 - 1) is None:
         raise error(f"seq {_brief(seq)} is not a whole number in 64 bits")
     if call_id is not None and not isinstance(call_id, str):
         raise error(f"call_id {_brief(call_id)} is not a string")
@@ -419,8 +418,7 @@ def _check_metadata(record: dict[str, Any], error: type[ValueError]) -> None:
 
 def _brief(value: Any) -> str:
     """A short repr for an error message (any value: a 5,000-digit int has no plain repr)."""
-    text = _json.dumps(value)[0]
-    return text if len(text) <= 40 else text[:37] + "..."
+    return clip(_json.dumps(value)[0], 40)
 
 
 def _write_atomically(path: Path, write: Callable[[Path], object]) -> None:
@@ -504,3 +502,28 @@ def _parquet() -> Any:
     except ImportError:
         raise ImportError("Parquet needs pyarrow: pip install 'rt-widget[analysis]' (or pyarrow).") from None
     return pq
+
+
+def _drop_torn_tail(path: Path, chunk: int = 1 << 16) -> None:
+    """Cut a half-written last line (a kernel that died mid-write) off a log we append to.
+
+    Left there, the next record would be glued onto it and the file would no longer load.
+    """
+    if not path.exists():
+        return
+    with path.open("r+b") as file:
+        end = file.seek(0, os.SEEK_END)
+        keep = end
+        while keep > 0:
+            start = max(0, keep - chunk)
+            file.seek(start)
+            newline = file.read(keep - start).rfind(b"\n")
+            if newline >= 0:
+                keep = start + newline + 1
+                break
+            keep = start
+        if keep < end:
+            log.warning(
+                "%s ended in a half-written line (%d bytes); it was cut off before appending.", path, end - keep
+            )
+            file.truncate(keep)

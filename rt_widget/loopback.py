@@ -42,6 +42,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from . import _json
+from ._checks import whole
 from ._loop import BackgroundLoop
 from .redaction import protect_logger, remember
 
@@ -282,8 +283,8 @@ class LoopbackServer:
             log.exception("Handling a %.40r message from the page failed", msg["kind"])
         events = msg.get("events")
         if msg["kind"] == "events" and isinstance(events, list):
-            given = [item.get("seq") for item in events if isinstance(item, dict)]
-            seqs = [seq for seq in given if isinstance(seq, int) and not isinstance(seq, bool) and 0 <= seq < 2**53]
+            given = (whole(item.get("seq"), 0, 2**53 - 1) for item in events if isinstance(item, dict))
+            seqs = [seq for seq in given if seq is not None]
             if seqs:
                 page.received(max(seqs))
 

@@ -24,7 +24,7 @@ from ._loop import io_loop
 from .providers import ConnectError, Sideband
 from .redaction import protect_logger, redact
 
-MAX_EVENT_BYTES = 64 * 2**20
+MAX_SERVER_EVENT_BYTES = 64 * 2**20
 """The largest server event taken (a bound, so a broken server cannot fill the kernel's memory)."""
 
 log = protect_logger(logging.getLogger(__name__))
@@ -68,7 +68,7 @@ class SidebandConnection:
                 self._target.url,
                 additional_headers=self._target.headers,
                 open_timeout=10,
-                max_size=MAX_EVENT_BYTES,
+                max_size=MAX_SERVER_EVENT_BYTES,
                 logger=_ws_log,
             ) as ws:
                 self._ws = ws

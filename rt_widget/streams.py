@@ -13,10 +13,11 @@ and so are sequence numbers absurdly far ahead: one bad item never costs the oth
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable
 from typing import Any
+
+from ._checks import finite, whole
 
 log = logging.getLogger(__name__)
 
@@ -33,24 +34,17 @@ def problem(item: Any) -> str | None:
     """What is wrong with a batch item, or ``None`` when it has the shape the page sends."""
     if not isinstance(item, dict):
         return f"a {type(item).__name__}, not an object"
-    seq = item.get("seq")
-    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
+    if whole(item.get("seq"), 0) is None:
         return "no whole, non-negative 'seq'"
     if not isinstance(item.get("event"), dict):
         return "no 'event' object"
     t = item.get("t")
-    if t is not None and (isinstance(t, bool) or not isinstance(t, int | float) or not _finite(t)):
+    # Bounded well inside a float, so arithmetic on it (ms to s, differences) stays finite.
+    if t is not None and (finite(t) is None or abs(t) >= 1e300):
         return "a 't' that is not a finite number"
     if not isinstance(item.get("call_id"), str | None) or not isinstance(item.get("direction"), str | None):
         return "a 'call_id' or 'direction' that is not a string"
     return None
-
-
-def _finite(number: float) -> bool:
-    try:
-        return math.isfinite(number) and abs(number) < 1e300
-    except OverflowError:  # an integer too large for a float
-        return False
 
 
 class Stream:

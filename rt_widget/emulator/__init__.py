@@ -15,6 +15,7 @@ from types import TracebackType
 
 from aiohttp import web
 
+from .._checks import whole
 from .._loop import BackgroundLoop
 from . import _loopback
 from .call import Call, check_burst
@@ -178,7 +179,7 @@ def _listen(host: str, port: int) -> socket.socket:
     if not isinstance(host, str) or not host.strip():
         msg = f"host={host!r} is not valid: use '127.0.0.1' (this machine only) or '0.0.0.0' (every interface)."
         raise ValueError(msg)
-    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+    if whole(port, 0, 65535) is None:
         raise ValueError(f"port={port!r} is not valid: use a TCP port from 1 to 65535, or 0 for a free one.")
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)

@@ -7,7 +7,6 @@ import contextlib
 import dataclasses
 import json
 import logging
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +21,7 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamError
 from av import AudioFrame
 
+from .._checks import finite, whole
 from ..beta import event_to_ga, server_event_to_beta
 from . import strict_json
 from .engine import Engine
@@ -49,11 +49,11 @@ class CallSetupError(Exception):
 
 def check_burst(count: Any, seconds: Any) -> None:
     """Validate :meth:`Call.burst` arguments; raise :class:`ProtocolError` naming the bad one."""
-    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_BURST_COUNT:
+    if whole(count, 1, MAX_BURST_COUNT) is None:
         msg = f"Invalid 'count': expected an integer from 1 to {MAX_BURST_COUNT}, got {count!r}."
         raise ProtocolError("invalid_value", msg, "count")
-    finite = isinstance(seconds, int | float) and not isinstance(seconds, bool) and math.isfinite(seconds)
-    if not finite or not 0 <= seconds <= MAX_BURST_S:
+    number = finite(seconds)
+    if number is None or not 0 <= number <= MAX_BURST_S:
         msg = f"Invalid 'seconds': expected a number of seconds from 0 to {MAX_BURST_S:g}, got {seconds!r}."
         raise ProtocolError("invalid_value", msg, "seconds")
 

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._checks import clip
 from . import tts
 from .conversation import Conversation
 from .ids import new_id
@@ -501,7 +502,9 @@ class Engine:
         try:
             reply = self._model(context)
         except Exception as exc:
-            raise _ModelFailed(f"The emulator's model raised {type(exc).__name__}: {_clip(str(exc))}", name) from None
+            raise _ModelFailed(
+                f"The emulator's model raised {type(exc).__name__}: {clip(str(exc), 300)}", name
+            ) from None
         if isinstance(reply, str):
             return reply
         if not isinstance(reply, FunctionCall):
@@ -522,7 +525,7 @@ class Engine:
         try:
             json.dumps(reply.arguments, allow_nan=False)
         except (TypeError, ValueError, RecursionError) as exc:
-            msg = f"The emulator's model gave {reply.name} arguments that are not JSON: {_clip(str(exc))}."
+            msg = f"The emulator's model gave {reply.name} arguments that are not JSON: {clip(str(exc), 300)}."
             raise _ModelFailed(msg, name) from None
         return reply
 
@@ -671,10 +674,6 @@ class _Turn:
     context: Context | None = None
     item: dict[str, Any] | None = None
     spoken: Spoken = field(default_factory=Spoken)
-
-
-def _clip(text: str, limit: int = 300) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _in_progress(item: dict[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .._checks import finite
+from .._checks import finite, flag
 
 REST_ERRORS = {
     401: ("invalid_api_key", "invalid_request_error", "Incorrect API key provided (injected fault)."),
@@ -69,6 +69,6 @@ def _checked(name: str, value: Any) -> Any:
                 f"{name}={value!r} is not valid: use a number of seconds, 0 or more, "
                 f"at most {MAX_DELAY_S:.0f} (an hour){none}."
             )
-    elif name in _FLAGS and not isinstance(value, bool):
-        raise ValueError(f"{name}={value!r} is not valid: use True or False.")
+    elif name in _FLAGS:
+        flag(value, name)
     return value

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from .._checks import whole
 from .ids import new_ephemeral_key
 from .validation import ProtocolError, validate_object
 
@@ -48,7 +49,7 @@ def check_expires_after(value: Any, path: str) -> None:
     """Validate ``expires_after: {"anchor": "created_at", "seconds": 10..7200}`` as the service does."""
 
     def seconds(v: Any, p: str) -> None:
-        if not isinstance(v, int) or isinstance(v, bool) or not MIN_TTL_S <= v <= MAX_TTL_S:
+        if whole(v, MIN_TTL_S, MAX_TTL_S) is None:
             msg = f"Invalid '{p}': expected an integer between {MIN_TTL_S} and {MAX_TTL_S}, got {v!r}."
             raise ProtocolError("invalid_value", msg, p)
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from typing import Any
+
+from .._json import SURROGATE
 
 MAX_DEPTH = 64
 """How deeply objects and arrays may nest: far beyond any session or tool schema."""
 MAX_NUMBER_CHARS = 100
 """Longer number literals are refused (Python would refuse beyond 4,300 digits, with a traceback)."""
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class StrictJSONError(ValueError):
@@ -79,7 +79,7 @@ def _check_tree(value: Any) -> None:
     while stack:
         node, depth = stack.pop()
         if isinstance(node, str):
-            if not node.isascii() and _SURROGATE.search(node):
+            if not node.isascii() and SURROGATE.search(node):
                 raise StrictJSONError("it holds a lone UTF-16 surrogate (an unpaired \\ud800-\\udfff escape)")
             continue
         if not isinstance(node, dict | list):

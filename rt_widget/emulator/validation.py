@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from .._checks import clip
 from ..config import VOICES
 from . import strict_json
 from .strict_json import json_type as _json_type
@@ -94,18 +95,14 @@ def decode_event(message: str | bytes) -> dict[str, Any]:
 def _show(value: Any, limit: int = 60) -> str:
     """A short representation of a client's value for an error message."""
     text = repr(value) if isinstance(value, str) else json.dumps(value)[: limit + 1]
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _clip(text: str, limit: int = 80) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return clip(text, limit)
 
 
 _NAMES = {str: "a string", int: "an integer", float: "a number", bool: "a boolean", dict: "an object", list: "an array"}
 
 
 def _join(path: str, key: str) -> str:
-    key = _clip(key)  # a client's key can be megabytes long
+    key = clip(key, 80)  # a client's key can be megabytes long
     return f"{path}.{key}" if path else key
 
 
@@ -236,7 +233,7 @@ def validate_object(value: Any, spec: Spec, path: str, required: tuple[str, ...]
         where = _join(path, key)
         rule = spec.get(key)
         if rule is None:
-            raise ProtocolError("unknown_parameter", f"Unknown parameter: '{_clip(where)}'.", where)
+            raise ProtocolError("unknown_parameter", f"Unknown parameter: '{clip(where, 80)}'.", where)
         if isinstance(rule, dict):
             validate_object(item, rule, where)
         else:

@@ -11,6 +11,7 @@ import os
 from typing import Any, Literal, cast
 from urllib.parse import urlsplit
 
+from .._checks import flag as flag  # re-exported: providers check their switches with it
 from ..redaction import redact, remember
 
 Flow = Literal["unified", "ephemeral"]
@@ -122,16 +123,3 @@ def flow(value: Any) -> Flow:
     if not isinstance(value, str) or value not in FLOWS:
         raise ValueError(f"flow={value!r} is not valid: use 'unified' or 'ephemeral'.")
     return cast(Flow, value)
-
-
-def flag(value: Any, what: str) -> bool:
-    """A ``True``/``False`` option.
-
-    Raises
-    ------
-    ValueError
-        For anything that is not a bool.
-    """
-    if not isinstance(value, bool):
-        raise ValueError(f"{what}={value!r} is not valid: use True or False.")
-    return value
