@@ -30,13 +30,16 @@ _long_lived: set[str] = set()
 _short_lived: deque[str] = deque(maxlen=MAX_SHORT_LIVED)
 
 _NOT_A_SECRET = r"(?!\[redacted\])"  # noqa: S105  # a pattern: do not redact a redaction again
-_VALUE = r"[^\s'\",;()\[\]{}<>]+"
+# At least MIN_SECRET_LENGTH characters: "api_key=..." in advice is not a key.
+_VALUE = r"[^\s'\",;()\[\]{}<>]{8,}"
 _SHAPES = (
     (re.compile(rf"(?i)(\bbearer\s+){_NOT_A_SECRET}{_VALUE}"), rf"\g<1>{REDACTED}"),
     (re.compile(rf"(?i)(\bapi[-_]?key['\"]?\s*[:=]\s*b?['\"]?){_NOT_A_SECRET}{_VALUE}"), rf"\g<1>{REDACTED}"),
     (re.compile(r"(?i)(['\"](?:token|client_secret)['\"]\s*:\s*['\"])[^'\"]*"), rf"\g<1>{REDACTED}"),
     (re.compile(r"\b(?:sk|ek|rk)[-_][A-Za-z0-9_\-]{8,}"), REDACTED),
     (re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*"), REDACTED),
+    # A password in a URL (a gateway's https://user:password@host/v1).
+    (re.compile(r"(?i)(\b[a-z][a-z0-9+.\-]*://)[^/@\s'\"]+@"), rf"\g<1>{REDACTED}@"),
 )
 
 

@@ -326,3 +326,24 @@ def test_redact_removes_key_shapes_it_was_never_told_of():
     for secret in ("sk-proj-abc123", "0123456789abcdef0123", "xyz", "ek_68af", "eyJhbGci"):
         assert secret not in text
     assert text.count("[redacted]") == 5
+
+
+def test_redact_removes_a_password_in_a_url_and_keeps_advice_readable():
+    assert (
+        redact("Could not reach https://bob:hunter2@gw.example/v1/x")
+        == "Could not reach https://[redacted]@gw.example/v1/x"
+    )
+    advice = "Check the API key (OPENAI_API_KEY, or api_key=...). Send 'Authorization: Bearer ...'."
+    assert redact(advice) == advice  # the advice's placeholders are not keys
+
+
+def test_a_provider_repr_hides_a_password_in_its_base_url():
+    text = repr(OpenAI(api_key="sk-abcdefgh12345678", base_url="https://bob:hunter2@gw.example/v1"))
+    assert "hunter2" not in text
+    assert "gw.example" in text
+
+
+def test_a_401_reads_with_its_advice_intact(emulator: Emulator, offer: str):
+    with pytest.raises(ConnectError) as info:
+        run(OpenAI(api_key="sk-wrong-key-0123456789", base_url=emulator.base_url).connect(offer, SessionConfig()))
+    assert "[redacted]" not in str(info.value).split("Check the API key", 1)[1]

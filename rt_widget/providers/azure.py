@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Literal
 
 from ..config import SessionConfig
+from ..redaction import redact
 from . import arguments
 from .base import CallAnswer, ConnectError, DirectCall, Provider, Sideband, guarded, mint, relay, ws_url
 
@@ -125,4 +126,4 @@ class Azure(Provider):
         return Sideband(f"{ws_url(self.base_url)}/realtime?call_id={call_id}", self._auth())
 
     def __repr__(self) -> str:
-        return f"Azure(base_url={self.base_url!r}, deployment={self.deployment!r}, flow={self.flow!r})"
+        return redact(f"Azure(base_url={self.base_url!r}, deployment={self.deployment!r}, flow={self.flow!r})")

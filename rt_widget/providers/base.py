@@ -109,8 +109,7 @@ def describe_http_error(response: httpx.Response, what: str, key_hint: str) -> s
         detail = str(envelope.get("message") or envelope.get("code") or detail)[:MAX_DETAIL_CHARS]
     except (ValueError, AttributeError, TypeError):
         pass
-    if not detail:
-        detail = response.reason_phrase or "no details given"
+    detail = detail.rstrip(". ") or response.reason_phrase or "no details given"
     advice = {
         400: "The service refused the request; the message above says what it did not accept.",
         401: f"Check the API key ({key_hint}).",

@@ -6,6 +6,7 @@ import os
 from urllib.parse import quote
 
 from ..config import SessionConfig
+from ..redaction import redact
 from . import arguments
 from .base import DirectCall, Provider, ephemeral_key, guarded, post
 
@@ -51,4 +52,4 @@ class Beta(Provider):
         return DirectCall(url, token, expires_at)
 
     def __repr__(self) -> str:
-        return f"Beta(base_url={self.base_url!r})"
+        return redact(f"Beta(base_url={self.base_url!r})")

@@ -6,6 +6,7 @@ import os
 from typing import Literal
 
 from ..config import SessionConfig
+from ..redaction import redact
 from . import arguments
 from .base import CallAnswer, DirectCall, Provider, Sideband, guarded, mint, relay, ws_url
 
@@ -70,4 +71,4 @@ class OpenAI(Provider):
         return Sideband(f"{ws_url(self.base_url)}/realtime?call_id={call_id}", self._auth())
 
     def __repr__(self) -> str:
-        return f"OpenAI(base_url={self.base_url!r}, flow={self.flow!r})"
+        return redact(f"OpenAI(base_url={self.base_url!r}, flow={self.flow!r})")
