@@ -100,7 +100,35 @@ def function_tool(fn: Callable[..., Any]) -> dict[str, Any]:
             required.append(param.name)
     description = "\n\n".join(p for p in (doc.short_description, doc.long_description) if p)
     parameters: dict[str, Any] = {"type": "object", "properties": properties, "required": required}
+    definitions = _hoist_definitions(properties, name)
+    if definitions:
+        parameters["$defs"] = definitions
     return {"type": "function", "name": name, "description": description, "parameters": parameters}
+
+
+def _hoist_definitions(schema: Any, tool: str) -> dict[str, Any]:
+    """Move the ``$defs`` of embedded pydantic schemas to the root of the tool's parameters.
+
+    Pydantic writes nested models and enums as ``{"$ref": "#/$defs/Unit"}``, a pointer from the
+    root of the document; inside a property they would point at nothing.
+    """
+    found: dict[str, Any] = {}
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        for key, definition in (node.pop("$defs", None) or {}).items():
+            if key in found and found[key] != definition:
+                msg = f"{tool}: two different types are both named {key!r}; rename one so the schema can hold both."
+                raise ToolError(msg)
+            found[key] = definition
+            stack.append(definition)
+        stack.extend(node.values())
+    return found
 
 
 def _schema(hint: Any, where: str) -> dict[str, Any]:

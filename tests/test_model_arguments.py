@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.request
 from typing import Any
 
 import jsonschema
@@ -63,6 +64,47 @@ def test_arguments_come_from_the_words_and_fit_the_schema(schema, text, expected
     assert arguments == expected
     if schema is not None:
         jsonschema.validate(arguments, schema)
+
+
+# A pydantic model's schema: the enum is a $ref into the root's $defs.
+PYDANTIC = {
+    "$defs": {"Unit": {"enum": ["celsius", "fahrenheit"], "title": "Unit", "type": "string"}},
+    "properties": {"city": {"title": "City", "type": "string"}, "unit": {"$ref": "#/$defs/Unit"}},
+    "required": ["city"],
+    "title": "Weather",
+    "type": "object",
+}
+# zod-to-json-schema's: draft 7, "definitions".
+ZOD = {
+    "$schema": "http://json-schema.org/draft-07/schema#",
+    "type": "object",
+    "properties": {"days": {"$ref": "#/definitions/Days"}},
+    "definitions": {"Days": {"type": "integer", "minimum": 1, "maximum": 14}},
+    "additionalProperties": False,
+}
+
+
+@pytest.mark.parametrize(
+    ("schema", "text", "expected"),
+    [
+        (PYDANTIC, "weather in Paris unit=fahrenheit", {"city": "Paris", "unit": "fahrenheit"}),
+        (PYDANTIC, "weather in Paris unit=kelvin", {"city": "Paris"}),  # not one of the $ref's enum
+        (ZOD, "days=5", {"days": 5}),
+        (ZOD, "days=20", {}),  # above the $ref's maximum
+    ],
+)
+def test_refs_resolve_against_the_root_schema(schema, text, expected):
+    arguments = tool_arguments(schema, text)
+    assert arguments == expected
+    jsonschema.validate(arguments, schema)
+
+
+def test_a_remote_ref_is_never_fetched(monkeypatch):
+    fetched: list[Any] = []
+    monkeypatch.setattr(urllib.request, "urlopen", lambda *args, **kwargs: fetched.append(args))
+    schema = obj({"x": {"$ref": "https://example.com/x.json"}})
+    assert tool_arguments(schema, "x=1") == {}  # what cannot be checked is not given
+    assert fetched == []
 
 
 def test_the_scripted_model_calls_get_weather_with_a_city():
@@ -202,3 +244,17 @@ def test_any_schema_and_any_words_give_arguments_that_validate(schema, text):
     jsonschema.Draft202012Validator(schema).validate(arguments)
     for name in schema.get("required", []):
         assert name in arguments
+
+
+def test_a_required_property_behind_a_ref_gets_a_value_that_fits():
+    schema = {**PYDANTIC, "required": ["city", "unit"]}
+    arguments = tool_arguments(schema, "what is the weather in Oslo in fahrenheit")
+    assert arguments == {"city": "Oslo", "unit": "fahrenheit"}
+    jsonschema.validate(arguments, schema)
+
+
+def test_a_recursive_schema_is_inlined_only_so_deep():
+    tree = {"$defs": {"Node": {"type": "object", "properties": {"child": {"$ref": "#/$defs/Node"}}}}}
+    schema = {**tree, "type": "object", "properties": {"root": {"$ref": "#/$defs/Node"}}, "required": ["root"]}
+    arguments = tool_arguments(schema, "anything")
+    jsonschema.validate(arguments, schema)

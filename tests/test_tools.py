@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import enum
+import json
 import math
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
+import jsonschema
 import pydantic
 import pytest
 
@@ -100,6 +102,26 @@ def test_dataclasses_pydantic_literals_optionals_and_google_docstrings():
         "anyOf": [{"type": "object", "additionalProperties": {"type": "string"}}, {"type": "null"}]
     }
     assert tool["parameters"]["required"] == ["place", "window", "mode"]
+
+
+class Stop(pydantic.BaseModel):
+    unit: Unit
+    place: Window
+
+
+def route(stops: list[Stop], back: Window | None = None) -> str:
+    """A route through stops."""
+    return "ok"
+
+
+def test_a_pydantic_models_nested_types_are_defined_at_the_root_so_their_refs_resolve():
+    parameters = function_tool(route)["parameters"]
+    assert set(parameters["$defs"]) == {"Unit", "Window"}
+    assert '"$defs":' not in json.dumps(parameters["properties"])  # no definitions left inside
+    arguments = {"stops": [{"unit": "celsius", "place": {"start": 1, "end": 2}}]}
+    jsonschema.validate(arguments, parameters)  # every "#/$defs/..." resolves from the root
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"stops": [{"unit": "kelvin", "place": {"start": 1, "end": 2}}]}, parameters)
 
 
 def test_functions_become_tools_in_the_session():

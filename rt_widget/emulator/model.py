@@ -10,8 +10,13 @@ import json
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.protocols import Validator
+from jsonschema.validators import validator_for
+from referencing import Registry
 
 
 @dataclass(frozen=True)
@@ -112,7 +117,8 @@ def _requested_tool(text: str, tools: list[dict[str, Any]], choice: Any) -> Func
 # A real model's arguments fit the tool's JSON schema. The scripted model builds them the same
 # way for every schema: for each property it tries candidate values in order (what the user
 # wrote as key=value or JSON, what a simple rule finds in the words, the default, the enum,
-# a placeholder of the right type) and keeps the first one that fits the property's schema.
+# a placeholder of the right type) and keeps the first one that fits the property's schema,
+# as jsonschema checks it.
 
 _PLACES = {"city", "location", "place", "town", "country", "region", "destination", "address", "area", "where"}
 _STOPWORDS = {"the", "a", "an", "my", "your", "this", "that", "it", "there", "here", "me", "us"}
@@ -174,22 +180,96 @@ def tool_arguments(parameters: Any, text: str) -> dict[str, Any]:
     dict
         The arguments, ready for ``json.dumps``.
     """
+    schema = _inline_refs(parameters, parameters) if isinstance(parameters, dict) else {}
     explicit = _explicit_arguments(text)
-    if not isinstance(parameters, dict) or not isinstance(parameters.get("properties"), dict):
-        # A free-form object: what the user wrote, where the schema lets it in.
-        if isinstance(parameters, dict) and parameters.get("additionalProperties") is False:
-            explicit = {}
-        return _object(parameters if isinstance(parameters, dict) else {}, _Words(text, explicit))
-    return _object(parameters, _Words(text, explicit))
+    if not isinstance(schema.get("properties"), dict) and schema.get("additionalProperties") is False:
+        explicit = {}  # a free-form object takes what the user wrote, unless the schema shuts it
+    return _object(schema, _Words(text, explicit, _Checker(schema)))
+
+
+MAX_REF_DEPTH = 8
+"""How many ``$ref`` hops are followed when inlining (a recursive schema stops there)."""
+
+
+def _inline_refs(schema: Any, root: dict[str, Any], depth: int = 0) -> Any:
+    """``schema`` with each local ``$ref`` (``#/$defs/Unit``) replaced by what it points to.
+
+    The rules below read enums, types and properties where they are written; pydantic and zod
+    put nested models and enums under ``$defs`` and point at them. A ref that does not resolve
+    (a remote one, which is never fetched), or one past :data:`MAX_REF_DEPTH` hops, is kept.
+    """
+    if isinstance(schema, list):
+        return [_inline_refs(item, root, depth) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    ref = schema.get("$ref")
+    if isinstance(ref, str):
+        target = _resolve(ref, root) if depth < MAX_REF_DEPTH else None
+        if not isinstance(target, dict):
+            return schema  # left for the checker, which cannot fetch it either: nothing fits
+        rest = {k: v for k, v in schema.items() if k != "$ref"}
+        return _inline_refs({**target, **rest}, root, depth + 1)
+    return {k: v if k in ("$defs", "definitions") else _inline_refs(v, root, depth) for k, v in schema.items()}
+
+
+def _resolve(ref: str, root: dict[str, Any]) -> Any:
+    """The part of ``root`` a local JSON pointer (``#/$defs/Unit``) names, or ``None``."""
+    if not ref.startswith("#"):
+        return None  # a remote schema is never fetched
+    node: Any = root
+    for part in ref[1:].split("/")[1:]:
+        key = part.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and key in node:
+            node = node[key]
+        elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
+            node = node[int(key)]
+        else:
+            return None
+    return node
+
+
+class _Checker:
+    """Whether values fit subschemas of one tool's parameters, ``$ref`` resolved against the whole."""
+
+    def __init__(self, root: dict[str, Any]) -> None:
+        self._root = root
+        self._base: Validator | None = None
+        # By id(), as schemas are unhashable; each entry keeps its schema alive so no id is reused.
+        self._validators: dict[int, tuple[dict[str, Any], Validator]] = {}
+
+    def fits(self, value: Any, schema: Any) -> bool:
+        """Whether ``value`` fits ``schema``, a part of the root schema (or built from its parts)."""
+        if not isinstance(schema, dict):
+            return schema is not False
+        try:
+            return self._validator(schema).is_valid(value)
+        except Exception:  # a malformed schema (a bad keyword value, an unknown type or $ref) fits nothing
+            return False
+
+    def _validator(self, schema: dict[str, Any]) -> Validator:
+        if self._base is None:
+            # The root's draft (its $schema, else 2020-12); refs resolve in it, never over the network.
+            cls = validator_for(self._root, default=Draft202012Validator)
+            self._base = cls(self._root, registry=Registry())
+        entry = self._validators.get(id(schema))
+        if entry is None:
+            # evolve() keeps the root's resolver: "#/$defs/..." in a subschema still finds the root's $defs.
+            entry = self._validators[id(schema)] = (schema, self._base.evolve(schema=schema))
+        return entry[1]
 
 
 @dataclass
 class _Words:
-    """The user's words, and the arguments they wrote out explicitly."""
+    """The user's words, the arguments they wrote out explicitly, and the schema's checker."""
 
     text: str
     explicit: dict[str, Any]
+    checker: _Checker
     used_numbers: set[int] = field(default_factory=set)  # positions of numbers already taken
+
+    def given(self, explicit: dict[str, Any]) -> _Words:
+        """The same words (and numbers taken), with other explicit arguments: for a nested object."""
+        return replace(self, explicit=explicit)
 
 
 def _object(schema: dict[str, Any], words: _Words) -> dict[str, Any]:
@@ -210,7 +290,7 @@ def _object(schema: dict[str, Any], words: _Words) -> dict[str, Any]:
             result[name] = _fallback(name, sub, words) if value is _MISSING else value
     if not properties and extra is not False:
         for name, value in words.explicit.items():
-            if name not in result and _fits(value, extra if isinstance(extra, dict) else {}):
+            if name not in result and words.checker.fits(value, extra if isinstance(extra, dict) else {}):
                 result[name] = value
     return result
 
@@ -222,10 +302,10 @@ def _from_words(name: str, schema: Any, words: _Words) -> Any:
         raw = words.explicit[name]
         candidates += [raw, _coerce(raw, schema)]
         if isinstance(raw, dict) and isinstance(schema, dict):
-            candidates.append(_object(schema, _Words(words.text, raw, words.used_numbers)))
+            candidates.append(_object(schema, words.given(raw)))
     candidates += _found(name, schema, words)
     for candidate in candidates:
-        if candidate is not _MISSING and _fits(candidate, schema):
+        if candidate is not _MISSING and words.checker.fits(candidate, schema):
             return candidate
     return _MISSING
 
@@ -240,7 +320,7 @@ def _fallback(name: str, schema: Any, words: _Words) -> Any:
             candidates.append(schema["default"])
     candidates += _placeholders(name, schema, words)
     for candidate in candidates:
-        if _fits(candidate, schema):
+        if words.checker.fits(candidate, schema):
             return candidate
     return candidates[-1] if candidates else None
 
@@ -282,9 +362,9 @@ def _found(name: str, schema: Any, words: _Words) -> list[Any]:
             negated = re.search(rf"\b(no|not|without|don't|do not)\s+(\w+\s+)?{_name_pattern(name)}\b", lowered)
             found.append(negated is None)
         elif type_ == "object" and isinstance(schema.get("properties"), dict):
-            nested = _object({**schema, "required": []}, _Words(text, {}, words.used_numbers))
+            nested = _object({**schema, "required": []}, words.given({}))
             if nested:
-                found.append(_object(schema, _Words(text, nested, words.used_numbers)))
+                found.append(_object(schema, words.given(nested)))
         elif type_ == "array" and isinstance(schema.get("items"), dict):
             items = schema["items"].get("enum") if isinstance(schema["items"].get("enum"), list) else []
             chosen = [v for v in items if isinstance(v, str) and _mentions(lowered, v.lower())]
@@ -399,7 +479,7 @@ def _placeholder(name: str, type_: str, schema: dict[str, Any], words: _Words) -
         count = _int(schema.get("minItems"), 0)
         return [_fallback(name, items, words) for _ in range(count)]
     if type_ == "object":
-        return _object(schema, _Words(words.text, {}, words.used_numbers))
+        return _object(schema, words.given({}))
     return "unknown"
 
 
@@ -442,116 +522,6 @@ def _as_list(value: Any) -> list[Any]:
 
 def _real(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _fits(value: Any, schema: Any) -> bool:
-    """Whether ``value`` fits ``schema`` (the JSON Schema keywords tool definitions use)."""
-    if schema is True or schema == {} or not isinstance(schema, dict):
-        return schema is not False
-    try:
-        return _fits_dict(value, schema)
-    except (TypeError, ValueError, re.error, RecursionError):
-        return False
-
-
-def _fits_dict(value: Any, schema: dict[str, Any]) -> bool:
-    declared = schema.get("type")
-    if declared is not None:
-        allowed = [declared] if isinstance(declared, str) else declared
-        if not any(_is_type(value, t) for t in allowed):
-            return False
-    if "const" in schema and not _same(value, schema["const"]):
-        return False
-    if isinstance(schema.get("enum"), list) and not any(_same(value, v) for v in schema["enum"]):
-        return False
-    if any(not _fits(value, s) for s in schema.get("allOf") or []):
-        return False
-    if schema.get("anyOf") and not any(_fits(value, s) for s in schema["anyOf"]):
-        return False
-    if schema.get("oneOf") and sum(_fits(value, s) for s in schema["oneOf"]) != 1:
-        return False
-    if "not" in schema and _fits(value, schema["not"]):
-        return False
-    if isinstance(value, str):
-        return _fits_string(value, schema)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return _fits_number(value, schema)
-    if isinstance(value, list):
-        return _fits_array(value, schema)
-    if isinstance(value, dict):
-        return _fits_object(value, schema)
-    return True
-
-
-def _fits_string(value: str, schema: dict[str, Any]) -> bool:
-    if _real(schema.get("minLength")) and len(value) < schema["minLength"]:
-        return False
-    if _real(schema.get("maxLength")) and len(value) > schema["maxLength"]:
-        return False
-    return not (isinstance(schema.get("pattern"), str) and not re.search(schema["pattern"], value))
-
-
-def _fits_number(value: float, schema: dict[str, Any]) -> bool:
-    bounds = {key: float(schema[key]) for key in _BOUNDS if _real(schema.get(key))}
-    if value < bounds.get("minimum", -math.inf) or value > bounds.get("maximum", math.inf):
-        return False
-    if value <= bounds.get("exclusiveMinimum", -math.inf) or value >= bounds.get("exclusiveMaximum", math.inf):
-        return False
-    step = schema.get("multipleOf")
-    if not isinstance(step, int | float) or not _real(step) or step <= 0:
-        return True
-    if isinstance(step, float) or isinstance(value, float):  # as jsonschema checks it
-        quotient = value / step
-        return math.isfinite(quotient) and int(quotient) == quotient
-    return value % step == 0
-
-
-_BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
-
-
-def _fits_array(value: list[Any], schema: dict[str, Any]) -> bool:
-    if _real(schema.get("minItems")) and len(value) < schema["minItems"]:
-        return False
-    if _real(schema.get("maxItems")) and len(value) > schema["maxItems"]:
-        return False
-    if schema.get("uniqueItems") is True and len({json.dumps(v, sort_keys=True) for v in value}) < len(value):
-        return False
-    items = schema.get("items")
-    return not isinstance(items, dict | bool) or all(_fits(v, items) for v in value)
-
-
-def _fits_object(value: dict[str, Any], schema: dict[str, Any]) -> bool:
-    properties = _as_dict(schema.get("properties"))
-    if any(isinstance(r, str) and r not in value for r in _as_list(schema.get("required"))):
-        return False
-    extra = schema.get("additionalProperties", True)
-    for key, entry in value.items():
-        if key in properties:
-            if not _fits(entry, properties[key]):
-                return False
-        elif not _fits(entry, extra):
-            return False
-    return True
-
-
-def _is_type(value: Any, type_: str) -> bool:
-    if type_ == "integer":
-        return (isinstance(value, int) and not isinstance(value, bool)) or (
-            isinstance(value, float) and value.is_integer()
-        )
-    if type_ == "number":
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    expected = {"string": str, "boolean": bool, "array": list, "object": dict}.get(type_)
-    if expected is not None:
-        return isinstance(value, expected)
-    return type_ == "null" and value is None
-
-
-def _same(a: Any, b: Any) -> bool:
-    """JSON equality: ``1 == 1.0`` but ``True != 1``."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return type(a) is type(b) and a == b
-    return bool(a == b)
 
 
 def _explicit_arguments(text: str) -> dict[str, Any]:
