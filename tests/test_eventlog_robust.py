@@ -116,7 +116,8 @@ def test_jsonl_files_are_valid_json_and_utf8(special_log: EventLog, tmp_path: Pa
     assert records[2]["event"]["nan"] is None  # what JSON.stringify writes, for other tools
     assert ["nan"] in [path for path, _ in records[2]["nonfinite"]]
     huge = records[3]["event"]["huge"]
-    assert isinstance(huge, decimal.Decimal) and huge == HUGE  # a JSON number, written digit for digit
+    assert isinstance(huge, decimal.Decimal)  # a JSON number, not a string...
+    assert huge == HUGE  # ...written digit for digit
     assert "café" in lines[1]  # other text stays readable
 
 
