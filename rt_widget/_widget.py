@@ -27,12 +27,12 @@ from .dispatch import Dispatcher
 from .events import EventLog
 from .loopback import PageLink, loopback_server
 from .providers import CallAnswer, ConnectError, DirectCall, Provider
-from .redaction import redact
+from .redaction import protect_logger, redact
 from .sideband import SidebandConnection
 from .streams import Stream
 from .tools import Tool, as_tools
 
-log = logging.getLogger(__name__)
+log = protect_logger(logging.getLogger(__name__))  # a provider's traceback may quote its key
 _STATIC = pathlib.Path(__file__).parent / "static"
 
 CLIENT_EVENTS = frozenset(protocol.CLIENT_EVENTS)
@@ -191,6 +191,7 @@ class Realtime(anywidget.AnyWidget):
         self._order = threading.Lock()  # one batch at a time, from the comm or the link
         self._seen: set[str] = set()  # server event ids, so sideband and browser copies merge
         self._lock = threading.Lock()
+        self._sideband_lock = threading.Lock()  # the sideband is swapped by offers and its watcher
         self._callbacks: dict[str, list[Callback]] = {}
         self._waiters: list[_Waiter] = []
         self._active_response: str | None = None
@@ -586,7 +587,8 @@ class Realtime(anywidget.AnyWidget):
             self._sideband_failed(call_id, f"the {self.provider.name} provider offers no sideband for it")
             return
         sideband = SidebandConnection(target, lambda e: self._from_sideband(e, call_id))
-        self._sideband = sideband
+        with self._sideband_lock:
+            self._sideband = sideband
         # Joining takes a moment and may fail; watch it without holding up the answer.
         threading.Thread(target=self._watch_sideband, args=(sideband, call_id), daemon=True).start()
 
@@ -594,15 +596,18 @@ class Realtime(anywidget.AnyWidget):
         try:
             sideband.wait_ready(SIDEBAND_JOIN_S)
         except Exception as exc:  # whatever stopped it, the user must hear of it
-            if self._sideband is not sideband:
-                return  # the call was hung up or replaced meanwhile
             if isinstance(exc, ConnectError):  # the sideband's own words, redacted
                 reason = str(exc)
             elif isinstance(exc, TimeoutError):
                 reason = f"it did not join within {SIDEBAND_JOIN_S:g} s"
             else:
-                reason = f"{type(exc).__name__}: {exc}"
-            self._sideband_failed(call_id, reason)
+                reason = redact(f"{type(exc).__name__}: {exc}")
+            with self._sideband_lock:  # a new call may be replacing this one on another thread
+                if self._sideband is not sideband:
+                    return  # the call was hung up or replaced meanwhile: not its news
+                self._sideband = None
+                self._sideband_failed(call_id, reason)
+            sideband.close()
 
     def _sideband_failed(self, call_id: str, reason: str) -> None:
         """Report a sideband that cannot join (in ``error`` and the log): the call goes on without it."""
@@ -625,8 +630,9 @@ class Realtime(anywidget.AnyWidget):
         self.events.flush()
 
     def _close_sideband(self) -> None:
-        sideband, self._sideband = self._sideband, None
-        self._sideband_error = ""
+        with self._sideband_lock:
+            sideband, self._sideband = self._sideband, None
+            self._sideband_error = ""
         if sideband is not None:
             sideband.close()
 

@@ -28,9 +28,10 @@ import numpy as np
 import pandas as pd
 
 from ._loop import io_loop
+from .redaction import protect_logger
 from .tools import Tool, as_tools, coerce_arguments
 
-log = logging.getLogger(__name__)
+log = protect_logger(logging.getLogger(__name__))  # a tool's exception may quote a secret
 
 MAX_OUTPUT_CHARS = 64_000
 """Longer results are refused (a data-channel message tops out near 256 KB)."""

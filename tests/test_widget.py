@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 import time
 from typing import Any
@@ -97,10 +98,13 @@ class Leaking(Provider):
         raise RuntimeError("Illegal header value b'Bearer sk-proj-a1b2c3d4e5f6g7h8\\n'")
 
 
-def test_an_unexpected_failures_text_is_redacted(sent):
+def test_an_unexpected_failures_text_is_redacted(sent, caplog):
     widget = rt.Realtime(provider=Leaking())
-    browser_says(widget, {"kind": "offer", "id": "r", "sdp": "v=0"})
-    error = sent.wait()["error"]
+    with caplog.at_level(logging.DEBUG):
+        browser_says(widget, {"kind": "offer", "id": "r", "sdp": "v=0"})
+        error = sent.wait()["error"]
+    assert "connect failed" in caplog.text  # the traceback was logged, at DEBUG...
+    assert "a1b2c3d4" not in caplog.text  # ...without the key
     assert error.startswith("Unexpected RuntimeError while creating the call: Illegal header value")
     assert "a1b2c3d4" not in error
 

@@ -17,13 +17,14 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
+from ..redaction import protect_logger
 from .body import too_large
 from .errors import ApiError, error_response
 from .validation import ProtocolError
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-logger = logging.getLogger("rt_widget.emulator")
+logger = protect_logger(logging.getLogger("rt_widget.emulator"))  # tracebacks of requests
 
 
 def _not_client_http_error(record: logging.LogRecord) -> bool:
