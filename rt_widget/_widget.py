@@ -27,7 +27,7 @@ from .dispatch import Dispatcher
 from .events import EventLog
 from .loopback import PageLink, loopback_server
 from .providers import CallAnswer, ConnectError, DirectCall, Provider
-from .redaction import protect_logger, redact
+from .redaction import has_tool_credentials, protect_logger, redact, without_tool_credentials
 from .sideband import SidebandConnection
 from .streams import Stream
 from .tools import Tool, as_tools
@@ -281,12 +281,26 @@ class Realtime(anywidget.AnyWidget):
         if "tools" in settings:
             settings["tools"] = as_tools(settings["tools"])
         changed = self.config.updated(**settings)
+        update: dict[str, Any] | None = None
+        credentials = False
+        if self.status == "connected":
+            session = changed.to_beta() if self.provider.beta else changed.to_ga(only=_fields(settings))
+            update = {"type": "session.update", "session": session}
+            credentials = has_tool_credentials(session.get("tools"))
+            if credentials and self._open_sideband() is None:
+                raise ValueError(
+                    "This update holds an MCP server's authorization or headers, and sent now it would pass "
+                    "through the browser. Connect with sideband=True (updates then go over the kernel's own "
+                    "connection), or give the MCP tool when you create the session (the kernel sends it)."
+                )
         self.config = changed
         if "tools" in settings:
             self._dispatcher.replace(settings["tools"] or [])
-        if self.status == "connected":
-            session = changed.to_beta() if self.provider.beta else changed.to_ga(only=_fields(settings))
-            self.send({"type": "session.update", "session": session})
+        if update is not None:
+            if credentials:
+                self._send_preferring_sideband(update)  # open: checked above
+            else:
+                self.send(update)
 
     def interrupt(self) -> None:
         """Stop the model: cancel the response in progress, then cut off its audio."""
@@ -662,6 +676,7 @@ class Realtime(anywidget.AnyWidget):
         """Log one event (once, whichever path brings it first) and notify listeners."""
         if self.provider.beta:
             event = beta.event_to_ga(event)
+        event = without_tool_credentials(event)  # an MCP server's token is not for the log
         event_id = event.get("event_id") if direction == "server" else None
         with self._lock:
             if isinstance(event_id, str):

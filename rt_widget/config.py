@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from . import beta
 from ._checks import finite
+from .redaction import remember_tool_credentials
 from .tools import TOOL_NAME, Tool, function_tool
 
 VOICES = ("alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer", "verse", "marin", "cedar")
@@ -434,6 +435,7 @@ def _tool_dict(where: str, tool: Any) -> dict[str, Any]:
     if kind not in ("function", "mcp"):
         raise _fail(f"{where}.type", kind, "use 'function' (or 'mcp')")
     if kind == "mcp":
+        remember_tool_credentials([tool])  # its token must never show in an error or a log line
         if not isinstance(tool.get("server_label"), str) or not tool["server_label"]:
             raise _fail(f"{where}.server_label", tool.get("server_label"), "give every MCP tool a server_label")
         if not any(isinstance(tool.get(k), str) for k in ("server_url", "connector_id", "tunnel_id")):

@@ -15,6 +15,7 @@ import logging
 import re
 import threading
 from collections import deque
+from typing import Any
 
 REDACTED = "[redacted]"
 
@@ -138,3 +139,44 @@ def protect_library_loggers() -> None:
     """Protect the loggers of httpx, httpcore and websockets (see :data:`LIBRARY_LOGGERS`)."""
     for name in LIBRARY_LOGGERS:
         protect_logger(name)
+
+
+CREDENTIAL_FIELDS = ("authorization", "headers")
+"""The fields of an MCP tool that hold the MCP server's credentials."""
+
+
+def has_tool_credentials(tools: Any) -> bool:
+    """Whether a list of tool definitions holds MCP credentials (``authorization`` or ``headers``)."""
+    return isinstance(tools, list) and any(
+        isinstance(t, dict) and any(t.get(f) for f in CREDENTIAL_FIELDS) for t in tools
+    )
+
+
+def remember_tool_credentials(tools: Any) -> None:
+    """Register the MCP credentials in ``tools`` so :func:`redact` removes them from any text."""
+    for tool in tools if isinstance(tools, list) else []:
+        if not isinstance(tool, dict):
+            continue
+        remember(tool.get("authorization"))  # type: ignore[arg-type]  # remember() skips non-strings
+        headers = tool.get("headers")
+        for value in headers.values() if isinstance(headers, dict) else []:
+            remember(value)
+
+
+def without_tool_credentials(event: dict[str, Any]) -> dict[str, Any]:
+    """``event`` with MCP credentials in its session's or response's tools replaced by ``[redacted]``.
+
+    For what is logged and saved: a ``session.update`` or a session echo would otherwise carry
+    an MCP server's token into the event log. The same object comes back when there are none.
+    """
+    scrubbed = event
+    for key in ("session", "response"):
+        holder = event.get(key)
+        if not isinstance(holder, dict) or not has_tool_credentials(holder.get("tools")):
+            continue
+        tools = [
+            {k: REDACTED if k in CREDENTIAL_FIELDS and v else v for k, v in t.items()} if isinstance(t, dict) else t
+            for t in holder["tools"]
+        ]
+        scrubbed = {**scrubbed, key: {**holder, "tools": tools}}
+    return scrubbed

@@ -347,3 +347,41 @@ def test_a_401_reads_with_its_advice_intact(emulator: Emulator, offer: str):
     with pytest.raises(ConnectError) as info:
         run(OpenAI(api_key="sk-wrong-key-0123456789", base_url=emulator.base_url).connect(offer, SessionConfig()))
     assert "[redacted]" not in str(info.value).split("Check the API key", 1)[1]
+
+
+MCP_TOKEN = "mcp-token-0f1e2d3c4b5a69788796"
+MCP_TOOL = {
+    "type": "mcp",
+    "server_label": "docs",
+    "server_url": "https://mcp.example/sse",
+    "authorization": MCP_TOKEN,
+    "headers": {"X-Api-Key": "mcp-header-secret-0123456789"},
+}
+
+
+def test_an_mcp_servers_credentials_stay_out_of_the_log_and_the_browser(tmp_path):
+    import rt_widget as rt
+    from rt_widget.events import EventLog
+    from rt_widget.providers import Local
+
+    sent: list[dict[str, Any]] = []
+    widget = rt.Realtime(provider=Local(), tools=[MCP_TOOL])
+    widget.status = "connected"
+    widget._post = sent.append  # type: ignore[method-assign]
+    with pytest.raises(ValueError, match="sideband=True") as info:
+        widget.update(tools=[{**MCP_TOOL, "authorization": MCP_TOKEN + "x"}])
+    assert MCP_TOKEN not in str(info.value)
+    assert sent == []  # nothing went to the page
+    assert widget.config.tools[0]["authorization"] == MCP_TOKEN  # and nothing changed
+
+    # The service's echo of the session (and anything else holding the tools) is logged scrubbed.
+    echo = {"type": "session.updated", "event_id": "event_1", "session": {"type": "realtime", "tools": [MCP_TOOL]}}
+    widget._ingest(echo, "server")
+    path = widget.events.save(tmp_path / "log.jsonl")
+    text = path.read_text()
+    assert "docs" in text
+    assert MCP_TOKEN not in text
+    assert "mcp-header-secret" not in text
+    assert MCP_TOKEN not in str(EventLog.load(path)[0])
+    assert redact(f"failed with {MCP_TOKEN}") == "failed with [redacted]"  # registered when configured
+    widget.close()
