@@ -22,7 +22,7 @@ import traitlets
 from . import analysis, beta, protocol, providers
 from ._checks import clip, finite
 from ._loop import io_loop
-from .config import VAD_FIELDS, SessionConfig
+from .config import VAD_FIELDS, SessionConfig, check_message_size
 from .dispatch import Dispatcher
 from .events import EventLog
 from .loopback import PageLink, loopback_server
@@ -286,6 +286,7 @@ class Realtime(anywidget.AnyWidget):
         if self.status == "connected":
             session = changed.to_beta() if self.provider.beta else changed.to_ga(only=_fields(settings))
             update = {"type": "session.update", "session": session}
+            check_message_size(update)
             credentials = has_tool_credentials(session.get("tools"))
             if credentials and self._open_sideband() is None:
                 raise ValueError(

@@ -47,8 +47,8 @@ MAX_INSTRUCTIONS_BYTES = 128 * 1024
 context is 32,000 tokens, about 128,000 characters of English, and a ``session.update`` must fit
 in one data-channel message (256 KiB in browsers) with everything else it carries."""
 MAX_SESSION_BYTES = 240 * 1024
-"""The whole session object as JSON (instructions, tools...): one data-channel message, less
-room for the event around it."""
+"""The largest ``session.update`` as JSON: one data-channel message (256 KiB in browsers), with
+room to spare."""
 # In update(), None means "off" only for these; elsewhere it has no meaning on the wire.
 NULLABLE_IN_UPDATE = frozenset({"turn_detection", "transcription", "noise_reduction"})
 _NONE_IN_UPDATE = {
@@ -223,17 +223,12 @@ class SessionConfig:
         if self.tracing is not None:
             _tracing(self.tracing)
         try:
-            size = _json_bytes(self.to_ga())
+            _json_bytes(self.to_ga())
         except (TypeError, ValueError, RecursionError) as exc:
             raise ConfigError(
                 f"The session settings cannot be sent as JSON ({exc}); tool definitions may hold only "
                 "text, finite numbers, booleans, None, lists and dicts."
             ) from None
-        if size > MAX_SESSION_BYTES:
-            raise ConfigError(
-                f"The session settings are {size:,} bytes as JSON; the limit is {MAX_SESSION_BYTES:,} "
-                "(they must fit in one data-channel message). Shorten the instructions or the tool descriptions."
-            )
 
     def updated(self, **changes: Any) -> SessionConfig:
         """A copy with ``changes`` applied, checked as a whole by the constructor's rules.
@@ -309,6 +304,21 @@ def _convert(kwargs: dict[str, Any]) -> dict[str, Any]:
     if "transcription" in values:
         values["transcription"] = _transcription(values["transcription"])
     return values
+
+
+def check_message_size(event: dict[str, Any]) -> None:
+    """Refuse a client event too large for one data-channel message (a ``session.update``).
+
+    The session given at connect travels over HTTPS and has no such bound; updates go on
+    the data channel, whose messages browsers cap at 256 KiB.
+    """
+    size = _json_bytes(event)
+    if size > MAX_SESSION_BYTES:
+        raise ConfigError(
+            f"This {event.get('type')} is {size:,} bytes as JSON; the limit is {MAX_SESSION_BYTES:,} (it must fit "
+            "in one data-channel message). Shorten the instructions or the tool descriptions, or update fewer "
+            "tools at a time."
+        )
 
 
 def _json_bytes(value: Any) -> int:

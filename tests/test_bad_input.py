@@ -366,10 +366,10 @@ CASES: list[tuple[str, Callable[[], object], type[Exception], tuple[str, ...]]] 
         (f"{MAX_INSTRUCTIONS_BYTES + 2:,} bytes", "UTF-8"),
     ),
     (
-        "session too large for a data-channel message",
-        realtime(tools=[tool_def(name=f"t{i}", description="d" * 30_000) for i in range(10)]),
+        "update too large for a data-channel message",
+        lambda: connected().update(tools=[tool_def(name=f"t{i}", description="d" * 30_000) for i in range(10)]),
         ValueError,
-        ("bytes as JSON", "the limit is", "tool descriptions"),
+        ("session.update is", "bytes as JSON", "the limit is", "tool descriptions"),
     ),
     # -- tools: functions --------------------------------------------------------------------
     ("positional-only parameter", realtime(tools=[positional_only]), TypeError, ("'city'", "positional-only", "'/'")),
@@ -738,3 +738,9 @@ def test_an_unknown_event_type_is_warned_about_and_still_registered(type_, says)
         widget.on(type_, heard.append)
     widget._ingest({"type": type_, "event_id": "event_1"}, "server")
     assert heard == [{"type": type_, "event_id": "event_1"}]
+
+
+def test_a_large_session_given_at_connect_is_fine():
+    """The session given at connect goes over HTTPS, not the data channel: no message limit."""
+    widget = rt.Realtime(provider=Local(), tools=[tool_def(name=f"t{i}", description="d" * 30_000) for i in range(10)])
+    assert len(widget.config.tools) == 10
