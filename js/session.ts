@@ -25,8 +25,9 @@ export class Session {
 	readonly microphoneNotice = microphoneBlocked({
 		secure: globalThis.isSecureContext !== false,
 		hasGetUserMedia: typeof navigator.mediaDevices?.getUserMedia === "function",
-		host: location.host,
+		hostname: location.hostname,
 		port: location.port,
+		path: location.pathname,
 	});
 	/** When the current call connected (performance.now()), for the call duration. */
 	connectedAt: number | null = null;

@@ -39,6 +39,8 @@ CLIENT_EVENTS = frozenset(protocol.CLIENT_EVENTS)
 EVENT_TYPES = frozenset(protocol.SERVER_EVENTS + protocol.CLIENT_EVENTS + protocol.LIBRARY_EVENTS)
 """What ``on`` and ``wait_for`` accept (besides ``"*"``): every event that can be logged."""
 SIDEBAND_JOIN_S = 15.0
+VIEW_WAIT_S = 5.0
+"""After connect() with no view known, how long a page has to show up before the user is told."""
 """How long the sideband may take to join a call before it is reported as failed."""
 Callback = Callable[[dict[str, Any]], object]
 Predicate = Callable[[dict[str, Any]], object]
@@ -206,19 +208,24 @@ class Realtime(anywidget.AnyWidget):
         """Ask the displayed widget to start a call (same as pressing Connect).
 
         The call runs in the browser, so a view of the widget must be on screen: display it
-        first (put it at the end of a cell, or ``display(s)``).
-
-        Raises
-        ------
-        RuntimeError
-            If the widget has never been displayed and no page has reported a view of it.
+        first (put it at the end of a cell, or ``display(s)``). A widget shown inside a container
+        counts once the page has drawn it; if no page reports a view within a few seconds, the
+        ``error`` trait and the log say what to do.
         """
-        if not self._displayed:
-            raise RuntimeError(
-                "connect() found no view of this widget: the call runs in the browser. Display the widget "
-                "(put `s` at the end of a cell) and then press Connect or call connect()."
-            )
         self._post({"kind": "connect"})
+        if not self._displayed:
+            timer = threading.Timer(VIEW_WAIT_S, self._check_connect_was_seen)
+            timer.daemon = True
+            timer.start()
+
+    def _check_connect_was_seen(self) -> None:
+        if self._displayed or self.status != "idle":
+            return  # a page drew the widget (inside a container, say) and took the command
+        self.error = (
+            "connect() found no view of this widget: the call runs in the browser. Display the widget "
+            "(put `s` at the end of a cell) and then press Connect or call connect()."
+        )
+        log.warning("%s", self.error)
 
     def hangup(self) -> None:
         """End the current call (same as pressing Hang up)."""

@@ -544,12 +544,6 @@ CASES: list[tuple[str, Callable[[], object], type[Exception], tuple[str, ...]]] 
     ("Faults set later", lambda: setattr(Faults(), "slow_answer_s", math.nan), ValueError, ("slow_answer_s=nan",)),
     # -- commands with no call, or after one ---------------------------------------------------
     (
-        "connect with no view",
-        lambda: rt.Realtime(provider=Local()).connect(),
-        RuntimeError,
-        ("Display the widget", "`s` at the end of a cell", "press Connect"),
-    ),
-    (
         "say after a failed connect",
         lambda: in_state("error", "Could not reach the emulator (ConnectError).").say("hi"),
         RuntimeError,

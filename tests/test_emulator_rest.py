@@ -573,3 +573,9 @@ def test_cli_warns_about_a_network_bind():
     assert "warning" in err
     assert "reachable from the network" in err
     assert "Traceback" not in err
+
+
+def test_localhost_is_served_on_ipv4_where_clients_look_first():
+    with Emulator(host="localhost") as emu:
+        response = httpx.post(f"http://127.0.0.1:{emu.port}/v1/realtime/client_secrets", json={})
+    assert response.status_code == 401  # reached (and asked for a key)

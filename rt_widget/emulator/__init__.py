@@ -186,6 +186,9 @@ def _listen(host: str, port: int) -> socket.socket:
     except (OSError, UnicodeError):
         msg = f"host {host!r} is not an address or a name this machine can resolve; use '127.0.0.1' or '0.0.0.0'."
         raise ValueError(msg) from None
+    # IPv4 first: "localhost" often resolves to ::1 before 127.0.0.1, and clients (and the
+    # emulator's own base_url) use 127.0.0.1.
+    infos.sort(key=lambda info: info[0] != socket.AF_INET)
     family, _type, _proto, _name, address = infos[0]
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
