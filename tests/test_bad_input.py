@@ -30,14 +30,14 @@ def realtime(**kwargs: Any) -> Callable[[], object]:
 def connected(**kwargs: Any) -> rt.Realtime:
     widget = rt.Realtime(provider=Local(), **kwargs)
     widget.status = "connected"
-    widget._post = lambda msg: None  # type: ignore[method-assign]
+    widget._page.post = lambda msg: None  # type: ignore[method-assign]
     return widget
 
 
 def in_state(status: str, error: str = "", **kwargs: Any) -> rt.Realtime:
     widget = rt.Realtime(provider=Local(), **kwargs)
     widget.status, widget.error = status, error
-    widget._post = lambda msg: None  # type: ignore[method-assign]
+    widget._page.post = lambda msg: None  # type: ignore[method-assign]
     return widget
 
 

@@ -38,7 +38,7 @@ def good_batch(widget: rt.Realtime, stream: str) -> None:
 @given(message=MESSAGES)
 def test_any_page_message_is_used_or_dropped_never_raised(message: Any, caplog) -> None:
     widget = rt.Realtime(provider=Local())
-    widget._reply = lambda msg, page: None  # type: ignore[method-assign]
+    widget._page.reply = lambda msg, page: None  # type: ignore[method-assign]
     with caplog.at_level(logging.WARNING):
         widget._on_message(message)
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text

@@ -16,6 +16,7 @@ from websockets.sync.client import connect
 import rt_widget as rt
 from rt_widget.config import SessionConfig
 from rt_widget.providers import Beta, CallAnswer, ConnectError, Local, Provider, Sideband
+from rt_widget.session import PageTransport
 from tests.conformance import assert_client_event
 from tests.samples import REFERENCE_USAGE
 
@@ -39,7 +40,7 @@ class Captured:
 @pytest.fixture
 def sent(monkeypatch) -> Captured:
     captured = Captured()
-    monkeypatch.setattr(rt.Realtime, "_reply", lambda self, content, page: captured(content))
+    monkeypatch.setattr(PageTransport, "reply", lambda self, content, page: captured(content))
     return captured
 
 
@@ -566,7 +567,7 @@ def test_a_sideband_that_cannot_join_is_reported(caplog):
 
 def test_wait_for_takes_a_predicate_and_star():
     widget = rt.Realtime(provider=Local())
-    widget._linked = lambda: True  # type: ignore[method-assign]  # as if the page had its link
+    widget._page.linked = lambda: True  # type: ignore[method-assign]  # as if the page had its link
 
     async def waiting() -> tuple[dict[str, Any], dict[str, Any]]:
         done = asyncio.ensure_future(
@@ -586,7 +587,7 @@ def test_wait_for_takes_a_predicate_and_star():
 
 def test_a_failing_predicate_is_raised_by_wait_for():
     widget = rt.Realtime(provider=Local())
-    widget._linked = lambda: True  # type: ignore[method-assign]
+    widget._page.linked = lambda: True  # type: ignore[method-assign]
 
     async def waiting() -> dict[str, Any]:
         waiter = asyncio.ensure_future(widget.wait_for("error", predicate=lambda e: e["missing"]))

@@ -1,0 +1,783 @@
+"""Session: one realtime session's settings, events, tools and call state, with no widget in it.
+
+A :class:`Session` owns the validated config, the provider, the :class:`~rt_widget.EventLog`,
+the ingestion of events (legacy beta names made GA, sideband and browser copies merged by
+``event_id``, MCP credentials scrubbed), callbacks and ``wait_for``, the tool dispatcher, the
+budget, the sideband, and the call's state (``status``, ``error``, ``call_id``). It reaches its
+peer through a :class:`~rt_widget.session.transport.Transport`, which hands back what the peer
+reports; whoever shows the session (the widget) subscribes to its state and mirrors it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import difflib
+import logging
+import os
+import pathlib
+import sys
+import threading
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+
+from .. import analysis, beta, protocol, providers
+from .._checks import clip, finite
+from .._loop import io_loop
+from ..config import VAD_FIELDS, SessionConfig, check_message_size
+from ..dispatch import Dispatcher
+from ..events import EventLog
+from ..providers import CallAnswer, ConnectError, DirectCall, Provider
+from ..redaction import has_tool_credentials, protect_logger, redact, without_tool_credentials
+from ..sideband import SidebandConnection
+from ..tools import Tool, as_tools
+from .transport import Transport
+
+log = protect_logger(logging.getLogger(__name__))  # a provider's traceback may quote its key
+
+CLIENT_EVENTS = frozenset(protocol.CLIENT_EVENTS)
+EVENT_TYPES = frozenset(protocol.SERVER_EVENTS + protocol.CLIENT_EVENTS + protocol.LIBRARY_EVENTS)
+"""What ``on`` and ``wait_for`` accept (besides ``"*"``): every event that can be logged."""
+SIDEBAND_JOIN_S = 15.0
+"""How long the sideband may take to join a call before it is reported as failed."""
+
+Callback = Callable[[dict[str, Any]], object]
+Predicate = Callable[[dict[str, Any]], object]
+Reply = Callable[[dict[str, Any]], None]
+StateObserver = Callable[[dict[str, Any]], None]
+"""Told, with only the fields that changed, when ``status``, ``error``, ``call_id`` or ``approvals`` change."""
+
+
+class Session:
+    """A realtime voice session in the kernel, whatever peer carries its calls.
+
+    Takes the same settings as :class:`~rt_widget.Realtime` (which wraps one) and checks
+    every one of them before anything goes over the network.
+
+    Parameters
+    ----------
+    provider:
+        ``"openai"``, ``"azure"``, ``"beta"``, ``"emulator"`` or a
+        :class:`~rt_widget.providers.Provider` (by default, chosen from the environment).
+    sideband:
+        Also join each call from the kernel over a WebSocket; its events merge with the peer's.
+    autosave:
+        A ``.jsonl`` path every event is appended to, batch by batch.
+    budget_usd:
+        Hang up once the session has cost this much (checked at every ``response.done``).
+    price_model:
+        The model to price with, when it is not the session's.
+    transport:
+        How commands reach the peer; it can also be given later with :meth:`attach`.
+    **settings:
+        Session settings (``model``, ``voice``, ``instructions``, ``tools``, VAD settings...).
+    """
+
+    def __init__(
+        self,
+        *,
+        provider: Provider | str | None = None,
+        sideband: bool = False,
+        autosave: str | pathlib.Path | None = None,
+        budget_usd: float | None = None,
+        price_model: str | None = None,
+        transport: Transport | None = None,
+        **settings: Any,
+    ) -> None:
+        if "tools" in settings:
+            settings["tools"] = as_tools(settings["tools"])
+        self.config = SessionConfig.from_kwargs(**settings)
+        """The validated session configuration sent with every new call."""
+        self._dispatcher = Dispatcher(self._send_preferring_sideband, self._show_approvals)
+        if "tools" in settings:
+            self._dispatcher.replace(settings["tools"] or [])
+        budget = None if budget_usd is None else finite(budget_usd)
+        if budget_usd is not None and (budget is None or budget <= 0):
+            raise ValueError(
+                f"budget_usd={budget_usd!r} is not valid: use a positive amount of US dollars, e.g. 0.50, "
+                "or None for no budget."
+            )
+        if price_model is not None and (not isinstance(price_model, str) or not price_model):
+            raise ValueError(f"price_model={price_model!r} is not valid: use a model name such as 'gpt-realtime'.")
+        self._price_model = price_model or self.config.model
+        if budget_usd is not None:
+            try:  # fail now, not at the first reply, if it has no price
+                analysis.prices_for(self._price_model)
+            except analysis.UnknownModelError:
+                raise analysis.UnknownModelError(
+                    f"No price for model {self._price_model!r}, so budget_usd cannot be counted. Pass the model "
+                    "behind it as price_model=..., e.g. price_model='gpt-realtime'."
+                ) from None
+        self.provider = providers.select(provider)
+        """Where calls are created, and keys come from."""
+        if not isinstance(sideband, bool):
+            raise ValueError(f"sideband={sideband!r} is not valid: use True or False.")
+        if sideband and self.provider.beta:
+            raise ValueError("The legacy beta shape has no sideband connection; use sideband=False.")
+        if autosave is not None and not isinstance(autosave, str | os.PathLike):
+            raise TypeError(f"autosave={autosave!r} is not valid: use a .jsonl file path, e.g. 'session.jsonl'.")
+        self.events = EventLog()
+        """Every event of every call, in order."""
+        if autosave is not None:
+            try:
+                self.events.autosave(autosave)
+            except OSError as exc:
+                raise ValueError(
+                    f"autosave={str(autosave)!r} cannot be written ({exc.strerror or exc}): "
+                    "use a path in an existing folder you can write to."
+                ) from None
+        self.transport = transport
+        """How commands reach the peer (``None`` until one is attached)."""
+        self._sideband_wanted = sideband
+        self._sideband: SidebandConnection | None = None
+        self._sideband_error = ""  # why the current call's sideband could not join, if it could not
+        self._seen: set[str] = set()  # server event ids, so sideband and browser copies merge
+        self._lock = threading.Lock()
+        self._sideband_lock = threading.Lock()  # the sideband is swapped by offers and its watcher
+        self._callbacks: dict[str, list[Callback]] = {}
+        self._waiters: list[_Waiter] = []
+        self._active_response: str | None = None
+        self._stats: list[dict[str, Any]] = []
+        self._budget = budget
+        self._spent = 0.0  # USD of every response so far, priced as it is done
+        # The call's state: set from what the peer reports, and by the session itself.
+        self._state_lock = threading.Lock()
+        self._state: dict[str, Any] = {"status": "idle", "error": "", "call_id": "", "approvals": []}
+        self._observers: list[StateObserver] = []
+
+    def attach(self, transport: Transport) -> None:
+        """Send this session's commands through ``transport`` from now on."""
+        self.transport = transport
+
+    # -- the call's state ----------------------------------------------------------------------
+
+    @property
+    def status(self) -> str:
+        """Connection state: ``idle``, ``connecting``, ``connected``, ``closed`` or ``error``."""
+        return str(self._state["status"])
+
+    @property
+    def error(self) -> str:
+        """What went wrong and what to do, when something did; empty otherwise."""
+        return str(self._state["error"])
+
+    @property
+    def call_id(self) -> str:
+        """The current call's ``rtc_...`` id (not a secret), empty before the first call."""
+        return str(self._state["call_id"])
+
+    @property
+    def approvals(self) -> list[dict[str, Any]]:
+        """The calls that wait for approval: their ids, names and arguments (no secrets)."""
+        return list(self._state["approvals"])
+
+    @property
+    def active_response(self) -> str | None:
+        """The id of the response in progress, or ``None``."""
+        return self._active_response
+
+    def subscribe(self, observer: StateObserver) -> None:
+        """Call ``observer(changes)`` whenever the call's state changes (from any thread).
+
+        ``changes`` maps each field that changed (``status``, ``error``, ``call_id``,
+        ``approvals``) to its new value; a field the reporter set to something else (see
+        :meth:`set_state`) is in it too, so a mirror never keeps a value the session overrode.
+        """
+        if not callable(observer):
+            raise TypeError(f"subscribe() needs a callable; got {observer!r}.")
+        with self._state_lock:
+            self._observers.append(observer)
+
+    def unsubscribe(self, observer: StateObserver) -> None:
+        """Stop telling ``observer`` (nothing happens if it was not subscribed)."""
+        with self._state_lock:
+            if observer in self._observers:
+                self._observers.remove(observer)
+
+    def set_state(self, *, status: str | None = None, error: str | None = None, call_id: str | None = None) -> None:
+        """Record the call's state as the peer reports it (fields left out stay as they are).
+
+        A sideband that could not join stays reported: when the call connects with an empty
+        ``error``, ``error`` says what happened to the sideband.
+        """
+        fields = {"status": status, "error": error, "call_id": call_id}
+        self._change({name: value for name, value in fields.items() if value is not None})
+
+    def _change(self, updates: dict[str, Any]) -> None:
+        """Apply ``updates`` to the call's state and tell the observers what changed."""
+        with self._state_lock:
+            new = {**self._state, **updates}
+            connected = new["status"] == "connected" and self._state["status"] != "connected"
+            if connected and self._sideband_error and not new["error"]:
+                new["error"] = self._sideband_error  # the peer clears error as it connects: this still holds
+            # What differs from before, and what differs from what was reported (the reporter's copy
+            # is then out of date: a peer that cleared ``error`` must hear the sideband's failure).
+            changed = {k: v for k, v in new.items() if self._state[k] != v or (k in updates and updates[k] != v)}
+            self._state.update(changed)
+            observers = list(self._observers)
+        if not changed:
+            return
+        for observer in observers:  # outside the lock: an observer may read the session
+            try:
+                observer(changed)
+            except Exception:  # one observer must not keep the news from the others
+                log.exception("An observer of the session's state failed")
+
+    def _set_error(self, error: str) -> None:
+        self._change({"error": error})
+
+    # -- commands ------------------------------------------------------------------------------
+
+    def connect(self) -> None:
+        """Ask the peer to start a call."""
+        self._post({"kind": "connect"})
+
+    def hangup(self) -> None:
+        """End the current call (the sideband leaves it too)."""
+        self._post({"kind": "hangup"})
+        self._close_sideband()
+
+    def send(self, event: dict[str, Any]) -> None:
+        """Send one client event to the call; it is logged as a ``client`` event.
+
+        It goes to the peer (or over the sideband when the peer is not connected).
+
+        Raises
+        ------
+        TypeError, ValueError
+            If ``event`` is not a client event.
+        RuntimeError
+            If there is no call to send to, saying why and what to do.
+        """
+        self._check_client_event(event)
+        if self.status != "connected" and self._open_sideband() is not None:
+            self._send_preferring_sideband(event)
+            return
+        self._need_call(f"Cannot send {event['type']!r}")
+        self._post({"kind": "send", "event": event})
+
+    def say(self, text: str) -> None:
+        """Add a user text message and ask for a reply."""
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f"say() needs some text; got {text!r}.")
+        self._need_call(f"Cannot say {_short(text)}")
+        self.send(
+            {
+                "type": "conversation.item.create",
+                "item": {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]},
+            }
+        )
+        self.send({"type": "response.create"})
+
+    def update(self, **settings: Any) -> None:
+        """Change session settings; sends a ``session.update`` when connected.
+
+        Invalid settings raise before anything is sent.
+        """
+        if not settings:
+            raise ValueError("update() needs at least one setting, e.g. update(instructions='...').")
+        if "tools" in settings:
+            settings["tools"] = as_tools(settings["tools"])
+        changed = self.config.updated(**settings)
+        update: dict[str, Any] | None = None
+        credentials = False
+        if self.status == "connected":
+            session = changed.to_beta() if self.provider.beta else changed.to_ga(only=_fields(settings))
+            update = {"type": "session.update", "session": session}
+            check_message_size(update)
+            credentials = has_tool_credentials(session.get("tools"))
+            if credentials and self._open_sideband() is None:
+                raise ValueError(
+                    "This update holds an MCP server's authorization or headers, and sent now it would pass "
+                    "through the browser. Connect with sideband=True (updates then go over the kernel's own "
+                    "connection), or give the MCP tool when you create the session (the kernel sends it)."
+                )
+        self.config = changed
+        if "tools" in settings:
+            self._dispatcher.replace(settings["tools"] or [])
+        if update is not None:
+            if credentials:
+                self._send_preferring_sideband(update)  # open: checked above
+            else:
+                self.send(update)
+
+    def interrupt(self) -> None:
+        """Stop the model: cancel the response in progress, then cut off its audio."""
+        self._need_call("Cannot interrupt")
+        if self._active_response is not None:
+            self.send({"type": "response.cancel"})
+        self.send({"type": "output_audio_buffer.clear"})
+
+    # -- tools ---------------------------------------------------------------------------------
+
+    def tool(
+        self, fn: Callable[..., Any] | None = None, *, needs_approval: bool = False, timeout: float | None = 30.0
+    ) -> Any:
+        """Offer a Python function to the model; use as ``@session.tool`` or ``@session.tool(...)``.
+
+        See :meth:`rt_widget.Realtime.tool`. Registering while connected updates the session.
+        """
+
+        def register(function: Callable[..., Any]) -> Callable[..., Any]:
+            self.update(tools=self._dispatcher.adding(Tool(function, needs_approval, timeout)))
+            return function
+
+        return register if fn is None else register(fn)
+
+    @property
+    def tool_calls(self) -> pd.DataFrame:
+        """One row per function call of a Python tool, oldest first (see :attr:`rt_widget.Realtime.tool_calls`)."""
+        columns = ["call_id", "name", "arguments", "status", "output", "seconds", "response_id"]
+        return pd.DataFrame([vars(call) for call in self._dispatcher.calls], columns=columns)
+
+    def approve(self, call_id: str | None = None) -> None:
+        """Run a call that waits for approval (the only one waiting, when no id is given)."""
+        self._dispatcher.decide(self._waiting(call_id), approved=True)
+
+    def deny(self, call_id: str | None = None, reason: str = "") -> None:
+        """Refuse a call that waits for approval; the model is told, with ``reason`` if given."""
+        if not isinstance(reason, str):
+            raise TypeError(f"reason={reason!r} is not valid: use a string the model will read, or leave it out.")
+        self._dispatcher.decide(self._waiting(call_id), approved=False, reason=reason)
+
+    def _waiting(self, call_id: str | None) -> str:
+        if call_id is not None:
+            if not isinstance(call_id, str):
+                raise TypeError(f"call_id={call_id!r} is not valid: use the call's id, a string like 'call_...'.")
+            return call_id
+        pending = [str(p["call_id"]) for p in self._dispatcher.pending()]
+        if not pending:
+            raise ValueError(
+                "No call waits for approval: approve() and deny() are for tools made with needs_approval=True, "
+                "once the model calls one (see s.tool_calls)."
+            )
+        if len(pending) > 1:
+            raise ValueError(
+                f"{len(pending)} calls wait for approval ({', '.join(pending)}): "
+                f"say which one, e.g. approve({pending[0]!r})."
+            )
+        return pending[0]
+
+    def _show_approvals(self, pending: list[dict[str, Any]]) -> None:
+        self._change({"approvals": list(pending)})
+
+    # -- events --------------------------------------------------------------------------------
+
+    def on(self, type_: str, callback: Callback) -> None:
+        """Call ``callback(event)`` for every event of ``type_`` (``"*"`` for all).
+
+        Callbacks run on the thread that brought the event: keep them short and thread-safe.
+        An unknown type raises ``ValueError`` (it would never be called).
+        """
+        _check_event_type("on()", type_)
+        if not callable(callback):
+            raise TypeError(f"on() needs a callable; got {callback!r}.")
+        with self._lock:
+            self._callbacks.setdefault(type_, []).append(callback)
+
+    def off(self, type_: str, callback: Callback | None = None) -> None:
+        """Remove one callback for ``type_``, or all of them (nothing happens if none is there)."""
+        _check_event_type("off()", type_)
+        if callback is not None and not callable(callback):
+            raise TypeError(f"off() takes the callback given to on(), or None for all; got {callback!r}.")
+        with self._lock:
+            if callback is None:
+                self._callbacks.pop(type_, None)
+            elif callback in self._callbacks.get(type_, []):
+                self._callbacks[type_].remove(callback)
+
+    async def wait_for(
+        self,
+        type_: str,
+        timeout: float | None = 30,  # noqa: ASYNC109 - the API the docs show
+        predicate: Predicate | None = None,
+    ) -> dict[str, Any]:
+        """Wait for the next event of ``type_`` (``"*"`` for any) and return it.
+
+        Parameters
+        ----------
+        type_:
+            The event type, e.g. ``"response.done"``; ``"*"`` for any event.
+        timeout:
+            Seconds to wait (above 0), or ``None`` to wait as long as it takes.
+        predicate:
+            Only an event for which ``predicate(event)`` is true counts.
+
+        Raises
+        ------
+        RuntimeError
+            If no event can reach the kernel while a cell runs (no direct path, no sideband).
+        TimeoutError
+            If no such event came within ``timeout`` seconds.
+        """
+        _check_event_type("wait_for()", type_)
+        seconds = None if timeout is None else finite(timeout)
+        if timeout is not None and (seconds is None or seconds <= 0):
+            raise ValueError(f"timeout={timeout!r} is not valid: use a number of seconds above 0, or None.")
+        if predicate is not None and not callable(predicate):
+            raise TypeError(
+                f"predicate={predicate!r} is not valid: use a function of the event that returns True or False."
+            )
+        if self._open_sideband() is None and not (self.transport is not None and self.transport.direct()):
+            raise RuntimeError(self._no_direct_path())
+        loop = asyncio.get_running_loop()
+        waiter = _Waiter(type_, predicate, loop, loop.create_future())
+        with self._lock:
+            self._waiters.append(waiter)
+        try:
+            return await asyncio.wait_for(waiter.future, seconds)
+        except TimeoutError:
+            raise TimeoutError(f"No {type_!r} event within {timeout} s.") from None
+        finally:
+            with self._lock:
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+
+    def ingest(
+        self,
+        event: dict[str, Any],
+        direction: str,
+        *,
+        seq: int | None = None,
+        call_id: str | None = None,
+        t_browser: float | None = None,
+    ) -> None:
+        """Log one event (once, whichever path brings it first) and notify listeners.
+
+        Parameters
+        ----------
+        event:
+            The event as the peer or the sideband saw it (legacy beta names are made GA).
+        direction:
+            ``"server"`` or ``"client"``.
+        seq, call_id, t_browser:
+            The peer's sequence number, the call the event belongs to, and when the peer got it
+            (seconds since the epoch).
+        """
+        if self.provider.beta:
+            event = beta.event_to_ga(event)
+        event = without_tool_credentials(event)  # an MCP server's token is not for the log
+        event_id = event.get("event_id") if direction == "server" else None
+        with self._lock:
+            if isinstance(event_id, str):
+                if event_id in self._seen:
+                    return
+                self._seen.add(event_id)
+            self.events.append(event, direction=direction, seq=seq, call_id=call_id, t_browser=t_browser)  # type: ignore[arg-type]
+            callbacks = [*self._callbacks.get(event.get("type", ""), []), *self._callbacks.get("*", [])]
+            candidates = [w for w in self._waiters if w.type in (event.get("type"), "*")]
+        try:  # the event is logged; whatever its shape, acting on it must not stop the batch
+            self._track(event)
+            if direction == "server":
+                self._dispatcher.observe(event)
+        except Exception:
+            log.warning("An event of type %r could not be acted on; it is logged as it came.", event.get("type"))
+            log.debug("acting on the event failed", exc_info=True)
+        for waiter in candidates:
+            waiter.offer(event)  # the predicate runs outside the lock: it may read the session
+        for callback in callbacks:
+            try:
+                callback(event)
+            except Exception:  # a user's callback must not break event delivery
+                log.exception("callback for %s failed", event.get("type"))
+
+    def _track(self, event: dict[str, Any]) -> None:
+        response = event.get("response")
+        response = response if isinstance(response, dict) else {}
+        if event.get("type") == "response.created":
+            self._active_response = response.get("id")
+        elif event.get("type") == "response.done":
+            self._active_response = None
+            self._check_budget(response)
+
+    # -- what the peer reports -----------------------------------------------------------------
+
+    def offer(self, sdp: str, reply: Reply) -> None:
+        """A peer offers a new call: create it through the provider, then ``reply`` with the answer.
+
+        The answer is ``{"sdp": ..., "call_id": ...}``, ``{"direct": {"url": ..., "token": ...}}``
+        (the peer connects itself with an ephemeral key, which travels only in this reply) or
+        ``{"error": ...}`` (what went wrong, without secrets). ``reply`` runs on the I/O loop.
+        """
+        self._close_sideband()
+        self._active_response = None
+        self._dispatcher.reset()
+        future = io_loop().submit(self.provider.connect(sdp, self.config))
+        future.add_done_callback(lambda f: self._answer(f, reply))
+
+    def _answer(self, future: concurrent.futures.Future[CallAnswer | DirectCall], reply: Reply) -> None:
+        try:
+            result = future.result()
+        except ConnectError as exc:
+            reply({"error": str(exc)})
+            return
+        except Exception as exc:
+            log.debug("connect failed", exc_info=True)
+            # A provider of the user's own may raise anything; its text must still hold no key.
+            reply({"error": redact(f"Unexpected {type(exc).__name__} while creating the call: {exc}")})
+            return
+        if isinstance(result, DirectCall):
+            reply({"direct": {"url": result.url, "token": result.token}})
+            return
+        reply({"sdp": result.sdp, "call_id": result.call_id})
+        self.call_started(result.call_id or "")
+
+    def call_started(self, call_id: str) -> None:
+        """The peer is in call ``call_id``: note it, and join it from the kernel if asked to."""
+        if not call_id or (call_id == self.call_id and self._sideband is not None):
+            return
+        self._sideband_error = ""
+        self._change({"call_id": call_id})
+        if not self._sideband_wanted:
+            return
+        try:
+            target = self.provider.sideband(call_id)
+        except ConnectError as exc:  # e.g. Azure's token provider failed
+            self._sideband_failed(call_id, str(exc))
+            return
+        if target is None:
+            self._sideband_failed(call_id, f"the {self.provider.name} provider offers no sideband for it")
+            return
+        sideband = SidebandConnection(target, lambda e: self._from_sideband(e, call_id))
+        with self._sideband_lock:
+            self._sideband = sideband
+        # Joining takes a moment and may fail; watch it without holding up the answer.
+        threading.Thread(target=self._watch_sideband, args=(sideband, call_id), daemon=True).start()
+
+    def decide(self, call_id: str, approved: bool) -> None:
+        """The peer's user approved or denied a call (one decided already is only logged)."""
+        try:
+            self._dispatcher.decide(call_id, approved)
+        except ValueError as exc:  # decided already (in Python or another view)
+            log.info("%s", exc)
+
+    def add_stats(self, sample: dict[str, Any]) -> None:
+        """Keep one sample of the peer's transport statistics (see :attr:`stats`)."""
+        self._stats.append(sample)
+
+    @property
+    def stats(self) -> pd.DataFrame:
+        """Transport statistics sampled by the peer every second while connected.
+
+        Columns: ``t``, ``call_id``, ``rtt_s``, ``jitter_s``, ``packets_lost``,
+        ``packets_received``, ``packets_sent``, ``audio_level_in`` (the model's voice, 0-1),
+        ``audio_level_mic``, ``codec``.
+        """
+        columns = ["t", "call_id", "rtt_s", "jitter_s", "packets_lost", "packets_received"]
+        columns += ["packets_sent", "audio_level_in", "audio_level_mic", "codec"]
+        return pd.DataFrame(list(self._stats), columns=columns)
+
+    # -- analysis ------------------------------------------------------------------------------
+
+    def transcript(self) -> pd.DataFrame:
+        """Both sides of the conversation, one row per item, in conversation order."""
+        return analysis.transcript(self.events)
+
+    def turns(self) -> pd.DataFrame:
+        """One row per user turn: its timeline, latencies, tool calls and outcome."""
+        return analysis.turns(self.events)
+
+    def usage(self) -> pd.DataFrame:
+        """Tokens by modality per response, with a total row."""
+        return analysis.usage(self.events)
+
+    def cost(self, **kwargs: Any) -> pd.DataFrame:
+        """USD per response and in total (see :func:`rt_widget.analysis.cost` for options)."""
+        return analysis.cost(self.events, **kwargs)
+
+    # -- the sideband --------------------------------------------------------------------------
+
+    def _watch_sideband(self, sideband: SidebandConnection, call_id: str) -> None:
+        try:
+            sideband.wait_ready(SIDEBAND_JOIN_S)
+        except Exception as exc:  # whatever stopped it, the user must hear of it
+            if isinstance(exc, ConnectError):  # the sideband's own words, redacted
+                reason = str(exc)
+            elif isinstance(exc, TimeoutError):
+                reason = f"it did not join within {SIDEBAND_JOIN_S:g} s"
+            else:
+                reason = redact(f"{type(exc).__name__}: {exc}")
+            with self._sideband_lock:  # a new call may be replacing this one on another thread
+                if self._sideband is not sideband:
+                    return  # the call was hung up or replaced meanwhile: not its news
+                self._sideband = None
+                self._sideband_failed(call_id, reason)
+            sideband.close()
+
+    def _sideband_failed(self, call_id: str, reason: str) -> None:
+        """Report a sideband that cannot join (in ``error`` and the log): the call goes on without it."""
+        self._sideband_error = (
+            f"The sideband could not join call {call_id} ({reason}). The call goes on, "
+            "but its events reach the kernel only between cells: wait_for() cannot see them while a cell runs, "
+            "and tool results wait for the browser. Hang up and connect again to retry."
+        )
+        log.warning("%s", self._sideband_error)
+        self._set_error(self._sideband_error)
+
+    def _from_sideband(self, event: dict[str, Any], call_id: str) -> None:
+        self.ingest(event, "server", call_id=call_id)
+        self.events.flush()
+
+    def _close_sideband(self) -> None:
+        with self._sideband_lock:
+            sideband, self._sideband = self._sideband, None
+            self._sideband_error = ""
+        if sideband is not None:
+            sideband.close()
+
+    def _open_sideband(self) -> SidebandConnection | None:
+        sideband = self._sideband
+        return sideband if sideband is not None and sideband.open else None
+
+    def _send_preferring_sideband(self, event: dict[str, Any]) -> None:
+        """Over the sideband when there is one (tool results: it does not wait for the browser)."""
+        sideband = self._open_sideband()
+        if sideband is not None:
+            sideband.send(event)
+            self.ingest(event, "client", call_id=self.call_id or None)
+            self.events.flush()
+        else:
+            self.send(event)
+
+    # -- checks --------------------------------------------------------------------------------
+
+    def _post(self, message: dict[str, Any]) -> None:
+        if self.transport is None:
+            raise RuntimeError("This session has no transport to reach a peer: attach() one first.")
+        self.transport.post(message)
+
+    def _need_call(self, what: str) -> None:
+        """Raise, saying why and what to do, unless there is a call to send to."""
+        if self.status in ("connected", "connecting") or self._open_sideband() is not None:
+            return
+        if self.status == "error":
+            reason = self.error.strip().rstrip(".") or "no reason was given"
+            state = f"the last connect failed ({reason}). Once that is fixed, press Connect or call connect() again"
+        elif self.status == "closed":
+            state = "the call has ended. Press Connect or call connect() to start a new one"
+        else:
+            state = (
+                "there is no call yet. Press Connect in the widget or call connect() "
+                "(display the widget first: put `s` at the end of a cell)"
+            )
+        raise RuntimeError(f"{what}: {state}.")
+
+    def _no_direct_path(self) -> str:
+        """Why no event can reach the kernel while a cell runs, and what to do (for wait_for)."""
+        intro = "wait_for() needs events that reach the kernel while a cell runs, "
+        if self._sideband_wanted:
+            if self._sideband_error:
+                return intro + f"and the sideband could not join this call. {self._sideband_error}"
+            if self.status != "connected":
+                self._need_call("wait_for() has nothing to wait on")  # raises, saying how to connect
+            return intro + (
+                "and the sideband has not joined the call yet (or has left it). "
+                "Try again in a moment; if it persists, hang up and connect again."
+            )
+        return intro + (
+            "and there is no path for them: connect from a browser on this machine (the loopback link), "
+            "or create the session with Realtime(sideband=True) and connect. Comm messages wait until the cell ends."
+        )
+
+    def _check_budget(self, response: dict[str, Any]) -> None:
+        if self._budget is None:
+            return
+        self._spent += analysis.response_usd(response, self._price_model)  # a running total, not a re-scan
+        if self._spent >= self._budget:
+            self.hangup()
+            self._set_error(
+                f"The budget of ${self._budget:.4f} was reached (${self._spent:.4f} spent), so the call was ended."
+            )
+
+    def _check_client_event(self, event: Any) -> None:
+        if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+            raise TypeError(f"A client event is a dict with a 'type' string; got {event!r}.")
+        if event["type"] not in CLIENT_EVENTS:
+            known = ", ".join(sorted(CLIENT_EVENTS))
+            raise ValueError(f"{event['type']!r} is not a client event. Client events: {known}.")
+        if event["type"] == "session.update" and not self.provider.beta:
+            session = event.get("session")
+            if not isinstance(session, dict) or session.get("type") not in ("realtime", "transcription"):
+                raise ValueError(
+                    "session.update needs session={'type': 'realtime', ...}; or use s.update(...) with settings."
+                )
+
+
+class _Waiter:
+    """One ``wait_for``: the type it waits for, its predicate, and the future to resolve."""
+
+    def __init__(
+        self,
+        type_: str,
+        predicate: Predicate | None,
+        loop: asyncio.AbstractEventLoop,
+        future: asyncio.Future[dict[str, Any]],
+    ) -> None:
+        self.type, self.predicate, self.loop, self.future = type_, predicate, loop, future
+
+    def offer(self, event: dict[str, Any]) -> None:
+        """Resolve with ``event`` if it is the one waited for (from any thread)."""
+        if self.future.done():
+            return
+        try:
+            matches, error = self.predicate is None or bool(self.predicate(event)), None
+        except Exception as exc:  # the user's predicate failed: wait_for raises it, as it was
+            matches, error = True, exc
+        if not matches:
+            return
+        with contextlib.suppress(RuntimeError):  # its loop has closed: nobody waits any more
+            self.loop.call_soon_threadsafe(_settle, self.future, event, error)
+
+
+def _settle(future: asyncio.Future[dict[str, Any]], event: dict[str, Any], exc: Exception | None) -> None:
+    if future.done():
+        return
+    if exc is not None:
+        future.set_exception(exc)
+    else:
+        future.set_result(event)
+
+
+def _check_event_type(where: str, type_: Any) -> None:
+    """Refuse what can never match; warn of a type no known event has (a likely typo).
+
+    Unknown types are only warned about: the service adds event types faster than a release
+    of this list, and a callback for a new one must still work.
+    """
+    if not isinstance(type_, str):
+        raise TypeError(f"{where} needs an event type string such as 'response.done'; got {type_!r}.")
+    if type_ == "*" or type_ in EVENT_TYPES:
+        return
+    if type_ in beta.BETA_TO_GA_EVENTS:
+        ga = beta.BETA_TO_GA_EVENTS[type_]
+        raise ValueError(f"{type_!r} is a legacy beta name; events are logged under GA names: use {ga!r}.")
+    close = difflib.get_close_matches(type_, sorted(EVENT_TYPES), n=1)
+    hint = f"did you mean {close[0]!r}?" if close else "see rt_widget.protocol.SERVER_EVENTS, or '*' for every event."
+    warnings.warn(
+        f"{where}: {type_!r} is not a Realtime event type rt-widget knows: {hint} "
+        "(It is registered anyway, in case the service has added it.)",
+        UserWarning,
+        stacklevel=_callers_level(),
+    )
+
+
+def _callers_level() -> int:
+    """The ``stacklevel`` of the first caller outside rt_widget (the widget may wrap the session)."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None and str(frame.f_globals.get("__name__", "")).startswith("rt_widget."):
+        frame, level = frame.f_back, level + 1  # type: ignore[assignment]
+    return level
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return repr(clip(text, limit))
+
+
+def _fields(settings: dict[str, Any]) -> set[str]:
+    """The config fields a set of update() keywords touches (VAD settings live in turn_detection)."""
+    return {"turn_detection" if key in VAD_FIELDS else key for key in settings}
