@@ -1,0 +1,185 @@
+"""The kernel peer's microphone: queued clips in real time, silence otherwise.
+
+aiortc pulls one frame after another from :meth:`Microphone.recv`; each is released when a
+real microphone would have finished recording it (20 ms after the previous one, on the
+monotonic clock), so the service hears the clips at their natural speed. Times reported to
+callers are wall-clock (``time.time()``), the clock of the event log's ``t_kernel``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import concurrent.futures
+import fractions
+import threading
+import time
+from collections.abc import Generator
+from typing import Any
+
+import numpy as np
+from aiortc import MediaStreamTrack
+from aiortc.mediastreams import MediaStreamError
+from av import AudioFrame
+
+from .clips import RATE, Clip
+
+FRAME = RATE // 50  # 20 ms, the frame length browsers send
+FRAME_S = FRAME / RATE
+MAX_LAG_S = 0.2
+"""A frame this late (the event loop stalled) restarts the clock instead of sending the
+backlog in a burst: what a real microphone's driver does after an overrun."""
+
+
+class PeerClosedError(ConnectionError):
+    """The call ended before a queued clip had been sent in full."""
+
+
+class Playback:
+    """One queued clip: await it (from any event loop) or :meth:`wait` until it has been sent.
+
+    Attributes
+    ----------
+    clip:
+        The clip.
+    started_at, ended_at:
+        Wall-clock times (``time.time()``) at which the frames holding the clip's first and
+        last samples were sent; ``None`` until then.
+    """
+
+    def __init__(self, clip: Clip) -> None:
+        self.clip = clip
+        self.started_at: float | None = None
+        self.ended_at: float | None = None
+        self._future: concurrent.futures.Future[Playback] = concurrent.futures.Future()
+
+    def done(self) -> bool:
+        """Whether the clip has been sent in full (or can no longer be)."""
+        return self._future.done()
+
+    def wait(self, timeout: float | None = None) -> Playback:
+        """Block until the clip has been sent; return this playback (for scripts).
+
+        Raises
+        ------
+        PeerClosedError
+            The call ended first.
+        TimeoutError
+            Still playing after ``timeout`` seconds.
+        """
+        return self._future.result(timeout)
+
+    def __await__(self) -> Generator[Any, None, Playback]:
+        return asyncio.wrap_future(self._future).__await__()
+
+    def __repr__(self) -> str:
+        state = "played" if self.ended_at is not None else "failed" if self.done() else "queued"
+        return f"<Playback {self.clip.label}, {self.clip.duration_s:.2f} s, {state}>"
+
+
+class Microphone(MediaStreamTrack):
+    """An aiortc audio track sending queued clips in sequence, paced in real time.
+
+    :meth:`play` may be called from any thread. Frames are 20 ms of 48 kHz mono 16-bit PCM.
+    """
+
+    kind = "audio"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._queue_lock = threading.Lock()  # not _lock: pyee's EventEmitter (our base) has one
+        self._queue: collections.deque[Playback] = collections.deque()
+        self._offset = 0  # samples of the head of the queue already sent
+        self._start: float | None = None  # monotonic time the frame clock started
+        self._index = 0  # frames released since the clock (re)started
+        self._stopped = False
+        self.frames_sent = 0
+        self.max_late_s = 0.0
+        """The latest any frame left after its due time (pacing accuracy)."""
+        self.restarts = 0
+        """How often the clock restarted after falling :data:`MAX_LAG_S` behind."""
+
+    def play(self, clip: Clip) -> Playback:
+        """Queue ``clip`` after whatever is queued; return its :class:`Playback` at once.
+
+        Raises
+        ------
+        TypeError
+            ``clip`` is not a :class:`Clip`.
+        PeerClosedError
+            The microphone has stopped (the call ended).
+        """
+        if not isinstance(clip, Clip):
+            msg = f"play() takes a Clip (Clip.from_file, from_array, from_text, silence), not {type(clip).__name__}."
+            raise TypeError(msg)
+        playback = Playback(clip)
+        with self._queue_lock:
+            if self._stopped:
+                raise PeerClosedError("The call has ended: nothing more can be played.")
+            self._queue.append(playback)
+        return playback
+
+    @property
+    def queued_s(self) -> float:
+        """Seconds of audio queued and not yet sent."""
+        with self._queue_lock:
+            return sum(p.clip.duration_s for p in self._queue) - self._offset / RATE
+
+    async def recv(self) -> AudioFrame:
+        """The next 20 ms frame, released on the real-time schedule."""
+        if self.readyState != "live":
+            raise MediaStreamError
+        now = time.monotonic()
+        if self._start is None:
+            self._start = now
+        self._index += 1
+        due = self._start + self._index * FRAME_S
+        if due > now:
+            await asyncio.sleep(due - now)
+        elif now - due > MAX_LAG_S:
+            self.restarts += 1
+            self._start, self._index = now, 0
+            due = now
+        self.max_late_s = max(self.max_late_s, time.monotonic() - due)
+        samples, started, finished = self._take()
+        sent_at = time.time()
+        for playback in started:
+            playback.started_at = sent_at
+        for playback in finished:
+            playback.ended_at = sent_at
+            playback._future.set_result(playback)
+        frame = AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = RATE
+        frame.pts = self.frames_sent * FRAME
+        frame.time_base = fractions.Fraction(1, RATE)
+        self.frames_sent += 1
+        return frame
+
+    def _take(self) -> tuple[np.ndarray[Any, np.dtype[np.int16]], list[Playback], list[Playback]]:
+        """One frame of samples from the queue; the playbacks it starts and finishes."""
+        out = np.zeros(FRAME, np.int16)
+        started: list[Playback] = []
+        finished: list[Playback] = []
+        filled = 0
+        with self._queue_lock:
+            while filled < FRAME and self._queue:
+                head = self._queue[0]
+                if self._offset == 0:
+                    started.append(head)
+                part = head.clip.samples[self._offset : self._offset + FRAME - filled]
+                out[filled : filled + len(part)] = part
+                filled += len(part)
+                self._offset += len(part)
+                if self._offset >= len(head.clip.samples):
+                    finished.append(self._queue.popleft())
+                    self._offset = 0
+        return out, started, finished
+
+    def stop(self) -> None:
+        """End the track; queued clips fail with :class:`PeerClosedError`."""
+        with self._queue_lock:
+            self._stopped = True
+            pending, self._queue = list(self._queue), collections.deque()
+        super().stop()
+        for playback in pending:
+            playback._future.set_exception(PeerClosedError(f"The call ended before {playback.clip.label} was played."))
