@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._widget import Realtime
     from .analysis import cost, transcript, turns, usage
+    from .call import Call
     from .emulator import Emulator
     from .events import EventLog
     from .tools import Tool
@@ -22,6 +23,7 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 # do not pull in the widget, pandas and the emulator's WebRTC stack.
 _PUBLIC = {
     "Realtime": "._widget",
+    "Call": ".call",
     "Emulator": ".emulator",
     "EventLog": ".events",
     "Tool": ".tools",
@@ -31,7 +33,7 @@ _PUBLIC = {
     "usage": ".analysis",
 }
 
-__all__ = ["Emulator", "EventLog", "Realtime", "Tool", "__version__", "cost", "transcript", "turns", "usage"]
+__all__ = ["Call", "Emulator", "EventLog", "Realtime", "Tool", "__version__", "cost", "transcript", "turns", "usage"]
 
 
 def __getattr__(name: str) -> Any:

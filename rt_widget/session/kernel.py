@@ -1,0 +1,169 @@
+"""The kernel itself as a session's peer: a headless call over aiortc, no browser.
+
+:class:`KernelTransport` carries a :class:`~rt_widget.session.Session`'s calls with a
+:class:`~rt_widget.peer.KernelPeer`: on ``connect`` it makes the peer's offer, has the session
+answer it through its provider, applies the answer and reports the call's state; data-channel
+messages are ingested as server events (timed by the peer's receive clock), and ``send``
+commands go out on the channel and are logged as client events, as a page logs what it sends.
+Events arrive on the peer's loop thread, also while a cell runs, so ``wait_for`` works.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import itertools
+import logging
+import time
+from typing import Any
+
+from .. import _json
+from ..peer import Capture, KernelPeer, media_loop
+from ..providers import ConnectError
+from ..redaction import protect_logger, redact
+from .core import Session
+
+log = protect_logger(logging.getLogger(__name__))
+
+Message = dict[str, Any]
+
+EPHEMERAL_ERROR = (
+    "The ephemeral flow has no meaning without a browser: it hands a short-lived key to a page that "
+    "connects by itself, and a headless call has no page. Use the unified flow (the default), where the "
+    "kernel posts its own offer, e.g. OpenAI(flow='unified') or Local(emulator, flow='unified')."
+)
+SESSION_EXPIRED = (
+    "The session reached the Realtime API's 60-minute limit. Connect again to start a new session "
+    "(the conversation starts fresh)."
+)
+
+
+class KernelTransport:
+    """A session's calls, made by the kernel as the WebRTC peer.
+
+    Parameters
+    ----------
+    session:
+        Where the call's events and state go.
+    loopback:
+        Offer 127.0.0.1 as the only ICE candidate (for an emulator bound to loopback).
+    connect_timeout_s:
+        How long ICE and DTLS may take once the answer is in.
+    """
+
+    def __init__(self, session: Session, *, loopback: bool = False, connect_timeout_s: float = 20.0) -> None:
+        self._session = session
+        self._loopback = loopback
+        self._timeout = connect_timeout_s
+        self._peer: KernelPeer | None = None
+        self._capture = Capture()  # the last call's voice (empty before the first call)
+        self._seq = itertools.count()
+        self._hanging_up = False
+        self.connecting: concurrent.futures.Future[None] = concurrent.futures.Future()
+        """Done once the latest ``connect`` has connected (or failed, with a :class:`ConnectError`)."""
+        self.closing: concurrent.futures.Future[None] = concurrent.futures.Future()
+        """Done once the latest ``hangup`` has closed the peer."""
+        self.closing.set_result(None)
+
+    # -- the Transport a session talks to ------------------------------------------------------
+
+    def post(self, message: Message) -> None:
+        """Carry out one command of the session: ``connect``, ``hangup`` or ``send``."""
+        kind = message.get("kind")
+        if kind == "connect":
+            self.connecting = media_loop(self._loopback).submit(self._connect())
+        elif kind == "hangup":
+            self.closing = media_loop(self._loopback).submit(self._hangup())
+        elif kind == "send":
+            self._send(message["event"])
+
+    def direct(self) -> bool:
+        """Always: the peer's events reach the kernel on the media loop, also while a cell runs."""
+        return True
+
+    @property
+    def peer(self) -> KernelPeer | None:
+        """The peer of the current (or last) call, ``None`` before the first."""
+        return self._peer
+
+    @property
+    def capture(self) -> Capture:
+        """The model's voice in the current (or last) call."""
+        return self._capture
+
+    # -- on the peer's loop --------------------------------------------------------------------
+
+    async def _connect(self) -> None:
+        if self._peer is not None:
+            await self._peer.close()  # one call at a time: a new connect replaces the old one
+        self._hanging_up = False
+        self._seq = itertools.count()
+        peer = KernelPeer(on_message=self._on_message, on_state=self._on_state, loopback=self._loopback)
+        self._peer, self._capture = peer, peer.capture
+        self._session.set_state(status="connecting", error="")
+        try:
+            answer = await self._answer(await peer.offer())
+            if "error" in answer:
+                raise ConnectError(str(answer["error"]))
+            if "direct" in answer:
+                raise ConnectError(EPHEMERAL_ERROR)  # the token in it goes nowhere
+            call_id = str(answer.get("call_id") or "")
+            if call_id and call_id != self._session.call_id:
+                self._session.call_started(call_id)
+            await peer.accept(str(answer.get("sdp", "")), self._timeout)
+        except Exception as exc:
+            await peer.close()
+            error = str(exc) if isinstance(exc, ConnectError) else redact(f"The call could not connect: {exc}")
+            self._session.set_state(status="error", error=error)
+            raise ConnectError(error) from None
+        self._session.set_state(status="connected", error="")
+
+    async def _answer(self, sdp: str) -> Message:
+        """The session's answer to ``sdp`` (its reply runs on the I/O loop)."""
+        answered: concurrent.futures.Future[Message] = concurrent.futures.Future()
+        self._session.offer(sdp, answered.set_result)
+        return await asyncio.wrap_future(answered)
+
+    async def _hangup(self) -> None:
+        self._hanging_up = True
+        if self._peer is not None:
+            await self._peer.close()
+
+    def _on_state(self, state: str) -> None:
+        """The peer's state: only its end matters here (connecting and connected are set by _connect)."""
+        if state == "failed" and not self._hanging_up:
+            self._session.set_state(
+                status="error", error="The call's connection failed (ICE or DTLS). Connect again to start a new call."
+            )
+        elif state in ("closed", "failed") and self._session.status not in ("error", "connecting"):
+            self._session.set_state(status="closed")
+
+    def _on_message(self, message: str | bytes, t: float) -> None:
+        """One data-channel message: a server event, or a malformed one kept as it came."""
+        try:
+            event = _json.loads(message)
+        except (ValueError, RecursionError):  # not JSON, or not UTF-8
+            event = None
+        if not isinstance(event, dict):
+            text = message if isinstance(message, str) else bytes(message).decode("utf-8", "replace")
+            event = {"type": "rt_widget.malformed_event", "data": text}
+        self._log(event, "server", t)
+        error = event.get("error")
+        if event.get("type") == "error" and isinstance(error, dict) and error.get("code") == "session_expired":
+            self._session.set_state(status="error", error=SESSION_EXPIRED)
+            self.post({"kind": "hangup"})
+
+    # -- on the caller's thread ----------------------------------------------------------------
+
+    def _send(self, event: Message) -> None:
+        peer = self._peer
+        if peer is None:
+            raise RuntimeError(f"Cannot send {event.get('type')!r}: there is no call yet; connect first.")
+        peer.send(event)
+        self._log(event, "client", time.time())
+
+    def _log(self, event: Message, direction: str, t: float) -> None:
+        # No lock of ours around ingest: its callbacks and tools may send, which logs again.
+        seq = next(self._seq)  # atomic: events of both directions, from any thread, are numbered once
+        self._session.ingest(event, direction, seq=seq, call_id=self._session.call_id or None, t_browser=t)
+        self._session.events.flush()

@@ -1,0 +1,187 @@
+"""Headless calls: rt.Call against the real emulator, over real HTTP and real WebRTC."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import rt_widget as rt
+from rt_widget import Emulator
+from rt_widget.peer import Clip
+from rt_widget.providers import ConnectError, Local
+from rt_widget.session import Session
+from rt_widget.session.kernel import KernelTransport
+from tests.samples import speech
+
+TRANSCRIBE = "gpt-4o-mini-transcribe"
+
+
+@pytest.fixture(scope="module")
+def emu() -> Iterator[Emulator]:
+    with Emulator() as emulator:
+        yield emulator
+
+
+def hello_wav(path: Path) -> Path:
+    import wave
+
+    said = speech("hello there")
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(said.rate)
+        out.writeframes(said.samples.astype("<i2").tobytes())
+    return path
+
+
+def records(call: rt.Call, type_: str) -> list[dict[str, Any]]:
+    """The log's records (direction, times, event) of one type."""
+    return [r for r in call.events if r["type"] == type_]
+
+
+def payloads(call: rt.Call, type_: str) -> list[dict[str, Any]]:
+    return call.events.of_type(type_)
+
+
+def get_weather(city: str) -> dict:
+    """The weather in a city."""
+    return {"city": city, "sky": "sunny", "ran_on": threading.current_thread().name}
+
+
+def test_async_call_plays_a_wav_and_captures_the_reply(emu, tmp_path):
+    async def body() -> rt.Call:
+        async with rt.Call(provider=Local(emu), transcription=TRANSCRIBE) as call:
+            assert call.status == "connected"
+            assert call.call_id.startswith("rtc_")
+            done = asyncio.ensure_future(call.wait_for("response.done", timeout=30))
+            playback = await call.play(hello_wav(tmp_path / "hello.wav"))
+            assert playback.ended_at is not None
+            await done
+            await call.wait_for("output_audio_buffer.stopped", timeout=15)
+        assert call.status == "closed"
+        return call
+
+    call = asyncio.run(body())  # awaited inside a running event loop, as in a notebook cell
+    heard = payloads(call, "conversation.item.input_audio_transcription.completed")
+    assert [e["transcript"].strip(" .!").lower() for e in heard] == ["hello there"]
+    done = payloads(call, "response.done")
+    assert done[-1]["response"]["status"] == "completed"
+    spoken = payloads(call, "response.output_audio_transcript.done")
+    assert spoken[-1]["transcript"].startswith("Hello! I am the local emulator")
+    audio = call.audio
+    assert audio.duration_s > 1.0
+    assert int(np.abs(audio.samples.astype(np.int32)).max()) > 1000  # not silence
+    server = [r for r in call.events if r["direction"] == "server"]
+    assert all(r["t_browser"] is not None and r["t_browser"] <= r["t_kernel"] for r in server)  # receive time
+    assert not call.transcript().empty
+    assert call.usage()["total_tokens"].iloc[-1] > 0
+
+
+def test_blocking_call_say_and_a_python_tool(emu):
+    with rt.Call(provider=Local(emu), tools=[get_weather], output_modalities=["text"]) as call:
+        call.say("hello")
+        reply = call.wait("response.done", timeout=15)
+        assert reply["response"]["status"] == "completed"
+        call.say("get weather in Paris")
+        call.wait(
+            "response.done",
+            timeout=15,
+            predicate=lambda e: any(o.get("type") == "message" for o in e["response"].get("output", [])),
+        )
+    assert call.status == "closed"
+    calls = call.tool_calls
+    assert list(calls["name"]) == ["get_weather"]
+    assert calls["status"].iloc[0] == "ok"
+    output = json.loads(calls["output"].iloc[0])
+    assert output["city"] == "Paris"
+    sent = records(call, "conversation.item.create")
+    assert all(e["direction"] == "client" for e in sent)  # client events reach the log
+    assert any(e["event"]["item"]["type"] == "function_call_output" for e in sent)
+    texts = [e["text"] for e in payloads(call, "response.output_text.done")]
+    assert texts[0].startswith("Hello! I am the local emulator")
+    assert "The get_weather tool says" in texts[-1]
+
+
+def test_play_accepts_text_arrays_and_clips(emu):
+    said = speech("hello there")
+    with rt.Call(provider=Local(emu), output_modalities=["text"], turn_detection=None) as call:
+        played = [
+            call.play((said.samples, said.rate)).wait(10),
+            call.play(Clip.silence(0.1)).wait(10),
+            call.play("hi").wait(10),
+        ]
+    assert [p.clip.label.split()[0] for p in played][2] == "text"
+    assert all(p.ended_at is not None for p in played)
+    with pytest.raises(RuntimeError, match="not connected"):
+        call.play(Clip.silence(0.1))
+    with pytest.raises(FileNotFoundError, match="No audio file"):
+        call.play("missing.wav")
+    with pytest.raises(TypeError, match="Cannot play a int"):
+        call.play(3)  # type: ignore[arg-type]
+
+
+def test_malformed_message_is_logged_and_blocking_form_runs_in_a_loop(emu):
+    from rt_widget.emulator import Faults
+
+    async def cell() -> rt.Call:
+        # The blocking form, called where an event loop is already running (a notebook cell).
+        with rt.Call(provider=Local(emu), output_modalities=["text"]) as call:
+            call.say("hello")
+            call.wait("response.done", timeout=15)
+        return call
+
+    emu.faults = Faults(malformed_event=True)
+    try:
+        call = asyncio.run(cell())
+    finally:
+        emu.faults = Faults()
+    malformed = records(call, "rt_widget.malformed_event")
+    assert malformed
+    assert all(r["direction"] == "server" and isinstance(r["event"]["data"], str) for r in malformed)
+
+
+def test_the_ephemeral_flow_says_it_needs_a_browser(emu):
+    with pytest.raises(ValueError, match=r"no meaning without a browser.*unified"):
+        rt.Call(provider=Local(emu, flow="ephemeral"))
+    # A provider that answers with a direct call anyway: the transport refuses it the same way.
+    session = Session(provider=Local(emu, flow="ephemeral"))
+    transport = KernelTransport(session, loopback=True)
+    session.attach(transport)
+    session.connect()
+    with pytest.raises(ConnectError, match=r"no meaning without a browser.*unified") as info:
+        transport.connecting.result(20)
+    assert "ek_" not in str(info.value)
+    assert emu.api_key not in str(info.value)
+    assert session.status == "error"
+    assert "unified" in session.error
+
+
+def test_a_refused_call_reports_its_error(emu):
+    from rt_widget.emulator import Faults
+
+    call = rt.Call(provider=Local(emu))
+    emu.faults = Faults(rest_status=500)
+    try:
+        with pytest.raises(ConnectError) as info:
+            call.start(20)
+    finally:
+        emu.faults = Faults()
+    assert info.value.__suppress_context__  # no traceback from inside the library
+    assert call.status == "error"
+    assert call.error == str(info.value)
+    assert emu.api_key not in call.error
+
+
+def test_importing_call_leaves_the_widget_out():
+    code = "import sys, rt_widget.call; print('anywidget' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
