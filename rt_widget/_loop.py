@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -42,13 +43,31 @@ class BackgroundLoop:
         return self.submit(coro).result(timeout)
 
     def close(self) -> None:
-        """Stop the loop and wait for its thread to end."""
+        """Cancel what still runs on the loop, stop it and wait for its thread to end.
+
+        Tasks left pending (a peer connection still closing, say) would otherwise be destroyed
+        with the loop, and Python prints "Task was destroyed but it is pending!" for each.
+        """
         if self.loop.is_closed():
             return
+        if threading.current_thread() is not self._thread:
+            with contextlib.suppress(Exception):  # a loop that does not settle in time is closed anyway
+                self.run(_cancel_pending(), timeout=5)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=5)
         if not self._thread.is_alive():
             self.loop.close()
+
+
+async def _cancel_pending(rounds: int = 3) -> None:
+    """Cancel every other task on the running loop and let each finish (closing may start more)."""
+    for _ in range(rounds):
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task() and not t.done()]
+        if not tasks:
+            return
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 _io_loop: BackgroundLoop | None = None
