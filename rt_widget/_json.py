@@ -304,3 +304,19 @@ def _scalar(text: str, i: int) -> tuple[Any, int]:
         if text.startswith(literal, i):
             return value, i + len(literal)
     raise json.JSONDecodeError("Expecting value", text, i)
+
+
+def event_of(message: str | bytes) -> dict[str, Any]:
+    """A peer's message as an event; one that is not a JSON object is kept as it came.
+
+    Nothing is dropped: an unreadable message becomes ``{"type": "rt_widget.malformed_event",
+    "data": <its text>}``, as the browser page does.
+    """
+    try:
+        event = loads(message)
+    except (ValueError, RecursionError):  # not JSON, or not UTF-8
+        event = None
+    if isinstance(event, dict):
+        return event
+    text = message if isinstance(message, str) else bytes(message).decode("utf-8", "replace")
+    return {"type": "rt_widget.malformed_event", "data": text}

@@ -88,13 +88,7 @@ class SidebandConnection:
             self._ws = None
 
     def _deliver(self, message: str | bytes) -> None:
-        try:
-            event = _json.loads(message)
-        except (ValueError, RecursionError):  # not JSON, or not UTF-8
-            event = None
-        if not isinstance(event, dict):
-            text = message if isinstance(message, str) else bytes(message).decode("utf-8", "replace")
-            event = {"type": "rt_widget.malformed_event", "data": text}
+        event = _json.event_of(message)
         try:
             self._on_event(event)
         except Exception:  # one event must not deafen the connection

@@ -140,13 +140,7 @@ class KernelTransport:
 
     def _on_message(self, message: str | bytes, t: float) -> None:
         """One data-channel message: a server event, or a malformed one kept as it came."""
-        try:
-            event = _json.loads(message)
-        except (ValueError, RecursionError):  # not JSON, or not UTF-8
-            event = None
-        if not isinstance(event, dict):
-            text = message if isinstance(message, str) else bytes(message).decode("utf-8", "replace")
-            event = {"type": "rt_widget.malformed_event", "data": text}
+        event = _json.event_of(message)
         self._log(event, "server", t)
         error = event.get("error")
         if event.get("type") == "error" and isinstance(error, dict) and error.get("code") == "session_expired":
