@@ -104,7 +104,7 @@ class Call:
         try:
             await asyncio.wrap_future(self._transport.connecting)
         except ConnectError as exc:
-            raise ConnectError(str(exc)) from None  # the reason, not the peer loop's traceback
+            raise exc.with_traceback(None) from None  # the reason, not the peer loop's traceback
         return self
 
     async def hangup(self) -> None:
@@ -126,7 +126,7 @@ class Call:
         try:
             self._transport.connecting.result(timeout)
         except ConnectError as exc:
-            raise ConnectError(str(exc)) from None  # the reason, not the peer loop's traceback
+            raise exc.with_traceback(None) from None  # the reason, not the peer loop's traceback
         except TimeoutError:
             raise TimeoutError(f"The call did not connect within {timeout:g} s; see call.status.") from None
         return self

@@ -19,6 +19,8 @@ T = TypeVar("T")
 CONNECT_TIMEOUT_S = 10.0
 ANSWER_TIMEOUT_S = 30.0
 TIMEOUT = httpx.Timeout(ANSWER_TIMEOUT_S, connect=CONNECT_TIMEOUT_S)
+RETRYABLE_STATUSES = frozenset({408, 409, 429})
+"""Besides 5xx, the statuses worth trying again (OpenAI's own SDK retries the same)."""
 MAX_DETAIL_CHARS = 500
 """An error body longer than this (an HTML error page) is cut in the message."""
 
@@ -31,10 +33,32 @@ class ConnectError(Exception):
 
     The message is redacted when the error is made: whatever it quotes (a library's exception,
     a server's reply), it holds no key or token.
+
+    Parameters
+    ----------
+    message:
+        What went wrong and what to do.
+    status:
+        The HTTP status the service answered with, if it answered.
+    retryable:
+        Whether trying again later may succeed: a rate limit (429), a server error (5xx), a
+        timeout or a broken connection, not a refused key or a bad setting.
+    retry_after_s:
+        How long the service asked to wait first (its ``Retry-After`` header), if it did.
     """
 
-    def __init__(self, message: object) -> None:
+    def __init__(
+        self,
+        message: object,
+        *,
+        status: int | None = None,
+        retryable: bool = False,
+        retry_after_s: float | None = None,
+    ) -> None:
         super().__init__(redact(message))
+        self.status = status
+        self.retryable = retryable
+        self.retry_after_s = retry_after_s
 
 
 @dataclass(frozen=True)
@@ -155,11 +179,29 @@ async def post(url: str, what: str, key_hint: str, *, expect: int, **kwargs: Any
     try:
         async with httpx.AsyncClient(timeout=TIMEOUT) as client:
             response = await client.post(url, **kwargs)
-    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+    except httpx.InvalidURL as exc:
         raise ConnectError(describe_transport_error(exc, url, what)) from None
+    except httpx.HTTPError as exc:  # no answer: the network or the service may recover
+        raise ConnectError(describe_transport_error(exc, url, what), retryable=True) from None
     if response.status_code != expect:
-        raise ConnectError(describe_http_error(response, what, key_hint))
+        status = response.status_code
+        retryable = status in RETRYABLE_STATUSES or status >= 500
+        raise ConnectError(
+            describe_http_error(response, what, key_hint),
+            status=status,
+            retryable=retryable,
+            retry_after_s=_seconds(response.headers.get("retry-after")),
+        )
     return response
+
+
+def _seconds(header: str | None) -> float | None:
+    """A ``Retry-After`` of seconds (its HTTP-date form is rare from these services: ignored)."""
+    try:
+        seconds = float(header) if header else None
+    except ValueError:
+        return None
+    return seconds if seconds is not None and 0 <= seconds < 3600 else None
 
 
 async def guarded(what: str, work: Awaitable[T]) -> T:

@@ -132,6 +132,8 @@ class Session:
                 ) from None
         self.transport = transport
         """How commands reach the peer (``None`` until one is attached)."""
+        self.connect_failure: ConnectError | None = None
+        """Why the provider could not create the latest call (with its HTTP status), if it could not."""
         self._sideband_wanted = sideband
         self._sideband: SidebandConnection | None = None
         self._sideband_error = ""  # why the current call's sideband could not join, if it could not
@@ -504,6 +506,7 @@ class Session:
         ``{"error": ...}`` (what went wrong, without secrets). ``reply`` runs on the I/O loop.
         """
         self._close_sideband()
+        self.connect_failure = None
         self._active_response = None
         self._dispatcher.reset()
         future = io_loop().submit(self.provider.connect(sdp, self.config))
@@ -513,12 +516,14 @@ class Session:
         try:
             result = future.result()
         except ConnectError as exc:
+            self.connect_failure = exc
             reply({"error": str(exc)})
             return
         except Exception as exc:
             log.debug("connect failed", exc_info=True)
             # A provider of the user's own may raise anything; its text must still hold no key.
-            reply({"error": redact(f"Unexpected {type(exc).__name__} while creating the call: {exc}")})
+            self.connect_failure = ConnectError(f"Unexpected {type(exc).__name__} while creating the call: {exc}")
+            reply({"error": str(self.connect_failure)})
             return
         if isinstance(result, DirectCall):
             reply({"direct": {"url": result.url, "token": result.token}})

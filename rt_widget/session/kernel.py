@@ -20,7 +20,7 @@ from typing import Any
 from .. import _json
 from ..peer import Capture, KernelPeer, media_loop
 from ..providers import ConnectError
-from ..redaction import protect_logger, redact
+from ..redaction import protect_logger
 from .core import Session
 
 log = protect_logger(logging.getLogger(__name__))
@@ -104,7 +104,7 @@ class KernelTransport:
         try:
             answer = await self._answer(await peer.offer())
             if "error" in answer:
-                raise ConnectError(str(answer["error"]))
+                raise self._session.connect_failure or ConnectError(str(answer["error"]))
             if "direct" in answer:
                 raise ConnectError(EPHEMERAL_ERROR)  # the token in it goes nowhere
             call_id = str(answer.get("call_id") or "")
@@ -113,9 +113,9 @@ class KernelTransport:
             await peer.accept(str(answer.get("sdp", "")), self._timeout)
         except Exception as exc:
             await peer.close()
-            error = str(exc) if isinstance(exc, ConnectError) else redact(f"The call could not connect: {exc}")
-            self._session.set_state(status="error", error=error)
-            raise ConnectError(error) from None
+            failure = exc if isinstance(exc, ConnectError) else _connect_error(exc)
+            self._session.set_state(status="error", error=str(failure))
+            raise failure.with_traceback(None) from None
         self._session.set_state(status="connected", error="")
 
     async def _answer(self, sdp: str) -> Message:
@@ -161,3 +161,8 @@ class KernelTransport:
         seq = next(self._seq)  # atomic: events of both directions, from any thread, are numbered once
         self._session.ingest(event, direction, seq=seq, call_id=self._session.call_id or None, t_browser=t)
         self._session.events.flush()
+
+
+def _connect_error(exc: Exception) -> ConnectError:
+    """A failure of the peer itself as a :class:`ConnectError`; ICE or DTLS timing out may pass."""
+    return ConnectError(f"The call could not connect: {exc}", retryable=isinstance(exc, TimeoutError | ConnectionError))
