@@ -20,7 +20,8 @@ import pandas as pd
 
 from ._loop import io_loop
 from .events import EventLog
-from .peer import CapturedAudio, Clip, Playback
+from .heard import heard
+from .peer import Capture, CapturedAudio, Clip, Playback
 from .providers import ConnectError, Local, Provider
 from .session import Session
 from .session.kernel import EPHEMERAL_ERROR, KernelTransport
@@ -89,6 +90,8 @@ class Call:
             self.session, loopback=_on_loopback(self.session.provider), connect_timeout_s=connect_timeout_s
         )
         self.session.attach(self._transport)
+        self._played: list[Playback] = []  # what the microphone said, for the latency as heard
+        self._captures: list[Capture] = []  # the model's voice, one capture per call
 
     # -- connecting ----------------------------------------------------------------------------
 
@@ -105,6 +108,7 @@ class Call:
             await asyncio.wrap_future(self._transport.connecting)
         except ConnectError as exc:
             raise exc.with_traceback(None) from None  # the reason, not the peer loop's traceback
+        self._captures.append(self._transport.capture)
         return self
 
     async def hangup(self) -> None:
@@ -129,6 +133,7 @@ class Call:
             raise exc.with_traceback(None) from None  # the reason, not the peer loop's traceback
         except TimeoutError:
             raise TimeoutError(f"The call did not connect within {timeout:g} s; see call.status.") from None
+        self._captures.append(self._transport.capture)
         return self
 
     def close(self, timeout: float | None = 10.0) -> None:
@@ -182,7 +187,9 @@ class Call:
         peer = self._transport.peer
         if peer is None or self.session.status != "connected":
             raise RuntimeError(f"Cannot play {clip.label}: the call is not connected (status {self.status!r}).")
-        return peer.play(clip)
+        playback = peer.play(clip)
+        self._played.append(playback)
+        return playback
 
     @property
     def audio(self) -> CapturedAudio:
@@ -259,8 +266,14 @@ class Call:
         return self.session.transcript()
 
     def turns(self) -> pd.DataFrame:
-        """One row per user turn: its timeline, latencies, tool calls and outcome."""
-        return self.session.turns()
+        """One row per user turn: its timeline, latencies, tool calls and outcome.
+
+        Besides the event-based figures of :func:`rt_widget.analysis.turns`, a spoken turn has
+        its latency as heard (see :mod:`rt_widget.heard`): ``input_ended``, when the last loud
+        frame of the input went out; ``first_heard``, when the first loud frame of the model's
+        voice came in; and ``audio_latency_s`` between the two (``NaN`` for typed turns).
+        """
+        return heard(self.session.turns(), self._played, self._captures)
 
     def usage(self) -> pd.DataFrame:
         """Tokens by modality per response, with a total row."""

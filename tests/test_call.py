@@ -84,6 +84,16 @@ def test_async_call_plays_a_wav_and_captures_the_reply(emu, tmp_path):
     assert all(r["t_browser"] is not None and r["t_browser"] <= r["t_kernel"] for r in server)  # receive time
     assert not call.transcript().empty
     assert call.usage()["total_tokens"].iloc[-1] > 0
+    turn = call.turns().iloc[0]
+    said = speech("hello there")
+    last_loud = np.flatnonzero(np.abs(said.samples.astype(np.int32)) > 64)[-1] / said.rate
+    played = call._played[0]
+    assert turn["input_ended"] == pytest.approx(played.started_at + last_loud, abs=0.05)
+    assert turn["input_ended"] < turn["speech_stopped"]  # the server's VAD waits out its silence first
+    assert turn["first_heard"] >= turn["response_created"]
+    assert turn["first_heard"] == pytest.approx(turn["first_audio"], abs=0.25)  # heard as the event says
+    assert turn["audio_latency_s"] == pytest.approx(turn["first_heard"] - turn["input_ended"])
+    assert turn["audio_latency_s"] > turn["latency_s"] > 0
 
 
 def test_blocking_call_say_and_a_python_tool(emu):
