@@ -17,6 +17,8 @@ export interface RealtimeModel {
 	presenter: boolean;
 	_widget_id: string;
 	_approvals: PendingApproval[];
+	/** What the kernel's session did by itself (a call renewed); empty when nothing. */
+	notice: string;
 }
 
 /** A tool call waiting for Approve or Deny (see rt_widget/dispatch.py). */

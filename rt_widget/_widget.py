@@ -26,6 +26,7 @@ from .providers import Provider
 from .redaction import protect_logger
 from .session import PageTransport, Session
 from .session.core import Callback, Predicate
+from .session.renewal import RENEW_AFTER_S
 from .sideband import SidebandConnection
 
 log = protect_logger(logging.getLogger(__name__))
@@ -33,7 +34,7 @@ _STATIC = pathlib.Path(__file__).parent / "static"
 
 VIEW_WAIT_S = 5.0
 """After connect() with no view known, how long a page has to show up before the user is told."""
-_TRAITS = {"status": "status", "error": "error", "call_id": "call_id", "approvals": "_approvals"}
+_TRAITS = {"status": "status", "error": "error", "call_id": "call_id", "approvals": "_approvals", "notice": "notice"}
 """The session's state fields, and the traits that mirror them."""
 
 
@@ -89,6 +90,14 @@ class Realtime(anywidget.AnyWidget):
         priced with :func:`rt_widget.analysis.cost`; on Azure also pass ``price_model=``).
     price_model:
         The model to price with, when it is not the session's (e.g. behind an Azure deployment).
+    renew:
+        The service ends a call after 60 minutes: start a fresh call with the same config
+        before that (and on its ``session_expired``), carrying the conversation over as text
+        items. The log keeps both calls and an ``rt_widget.session_renewed`` event; the widget
+        shows a notice (the ``notice`` trait).
+    renew_after_s:
+        With ``renew``, how long after it connected a call is renewed (58 minutes by default),
+        once no reply is in progress.
     presenter:
         Start in presenter mode: large captions for a projector (also the Presenter button).
     """
@@ -102,6 +111,8 @@ class Realtime(anywidget.AnyWidget):
     """What went wrong and what to do, when ``status`` is ``error``; empty otherwise."""
     call_id = traitlets.Unicode("").tag(sync=True)
     """The current call's ``rtc_...`` id (not a secret), empty before the first connect."""
+    notice = traitlets.Unicode("").tag(sync=True)
+    """What the session did by itself that the user should know (a call renewed), shown in the widget."""
     provider_name = traitlets.Unicode("").tag(sync=True)
     """Which provider answers the calls (``openai``, ``azure``, ``beta``, ``emulator``...)."""
     muted = traitlets.Bool(False).tag(sync=True)
@@ -123,6 +134,8 @@ class Realtime(anywidget.AnyWidget):
         autosave: str | pathlib.Path | None = None,
         budget_usd: float | None = None,
         price_model: str | None = None,
+        renew: bool = False,
+        renew_after_s: float = RENEW_AFTER_S,
         presenter: bool = False,
         **settings: Any,
     ) -> None:
@@ -136,6 +149,8 @@ class Realtime(anywidget.AnyWidget):
             autosave=autosave,
             budget_usd=budget_usd,
             price_model=price_model,
+            renew=renew,
+            renew_after_s=renew_after_s,
             **settings,
         )
         # The page is the session's transport; anywidget's own send carries the comm messages.

@@ -137,15 +137,25 @@ def transcript(log: EventLog) -> pd.DataFrame:
     return _transcript(_server(log))
 
 
+CARRIED_PREFIX = "rtwc_"
+"""Ids of the messages a renewed call was given to carry the conversation on (not counted again)."""
+
+
 def _transcript(rows: list[_Row]) -> pd.DataFrame:
     order = _Order()
     items: dict[str, dict[str, Any]] = {}
-    place = order.place
+    starts: dict[str | None, str | None] = {}  # per call, the item its conversation follows
+
+    def place(item_id: str, previous: str | None, call_id: str | None) -> None:
+        order.place(item_id, previous, starts.setdefault(call_id, order.last))
+
     for r in rows:
         event, kind, t = r.event, r.type, r.t
         item_id = r.item_id
         if not item_id or kind.endswith(".delta"):  # the matching .done carries the text and the end time
             continue
+        if item_id.startswith(CARRIED_PREFIX):
+            continue  # a renewed call's copy of what is already here
         entry = items.get(item_id)
         if entry is None:
             entry = items[item_id] = {"start": t, "end": t, "text": "", "interrupted": False}
@@ -154,12 +164,12 @@ def _transcript(rows: list[_Row]) -> pd.DataFrame:
         if kind in ("conversation.item.added", "conversation.item.done", "conversation.item.created"):
             item = event.get("item") or {}
             entry.update(_describe(item, entry))
-            place(item_id, r.previous_item_id)
+            place(item_id, r.previous_item_id, r.call_id)
         elif kind == "response.output_item.done":  # the final item (beta logs have no item.done)
             entry.update(_describe(event.get("item") or {}, entry))
         elif kind == "input_audio_buffer.committed":
             entry.setdefault("role", "user")
-            place(item_id, r.previous_item_id)
+            place(item_id, r.previous_item_id, r.call_id)
         elif kind == "conversation.item.input_audio_transcription.completed":
             entry["text"] = event.get("transcript") or entry["text"]
         elif kind in ("response.output_audio_transcript.done", "response.output_text.done"):
@@ -199,11 +209,19 @@ class _Order:
     def __contains__(self, item_id: object) -> bool:
         return item_id in self._prev
 
-    def place(self, item_id: str, previous: str | None) -> None:
-        """Put ``item_id`` after ``previous``; ``None`` means at the start (GA semantics)."""
+    @property
+    def last(self) -> str | None:
+        """The last item so far (``None`` when there is none)."""
+        return self._last
+
+    def place(self, item_id: str, previous: str | None, start: str | None = None) -> None:
+        """Put ``item_id`` after ``previous``; ``None`` means at the start of its call (GA semantics).
+
+        A call's conversation starts after ``start``, the last item of the calls before it.
+        """
         if item_id in self._prev:
             return
-        after = previous if previous is None or previous in self._prev else self._last
+        after = start if previous is None else previous if previous in self._prev else self._last
         following = self._next[after]
         self._next[after], self._next[item_id] = item_id, following
         self._prev[item_id] = after

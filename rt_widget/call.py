@@ -25,6 +25,7 @@ from .peer import Capture, CapturedAudio, Clip, Playback
 from .providers import ConnectError, Local, Provider
 from .session import Session
 from .session.kernel import EPHEMERAL_ERROR, KernelTransport
+from .session.renewal import RENEW_AFTER_S
 
 AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".opus", ".mp3", ".m4a", ".webm", ".aac"})
 """A string ending in one of these is a file to play; any other string is text to speak."""
@@ -42,7 +43,7 @@ class Call:
         ``"openai"``, ``"azure"``, ``"beta"``, ``"emulator"`` or a
         :class:`~rt_widget.providers.Provider`, as for :class:`~rt_widget.Realtime`. Its flow
         must be ``"unified"``: an ephemeral key is for a browser.
-    sideband, autosave, budget_usd, price_model:
+    sideband, autosave, budget_usd, price_model, renew, renew_after_s:
         As for :class:`~rt_widget.Realtime`.
     connect_timeout_s:
         How long ICE and DTLS may take once the call is answered.
@@ -72,6 +73,8 @@ class Call:
         autosave: str | pathlib.Path | None = None,
         budget_usd: float | None = None,
         price_model: str | None = None,
+        renew: bool = False,
+        renew_after_s: float = RENEW_AFTER_S,
         connect_timeout_s: float = 20.0,
         **settings: Any,
     ) -> None:
@@ -81,6 +84,8 @@ class Call:
             autosave=autosave,
             budget_usd=budget_usd,
             price_model=price_model,
+            renew=renew,
+            renew_after_s=renew_after_s,
             **settings,
         )
         """The session behind the call (events, tools, state)."""
@@ -91,9 +96,14 @@ class Call:
         )
         self.session.attach(self._transport)
         self._played: list[Playback] = []  # what the microphone said, for the latency as heard
-        self._captures: list[Capture] = []  # the model's voice, one capture per call
+        self._captures: list[Capture] = []  # the model's voice, one capture per call (renewed ones too)
+        self.session.subscribe(self._on_state)
 
     # -- connecting ----------------------------------------------------------------------------
+
+    def _on_state(self, changes: dict[str, Any]) -> None:
+        if changes.get("status") == "connected" and self._transport.capture not in self._captures:
+            self._captures.append(self._transport.capture)
 
     async def connect(self) -> Call:
         """Start the call and return once it is connected (awaitable from any event loop).
@@ -108,7 +118,6 @@ class Call:
             await asyncio.wrap_future(self._transport.connecting)
         except ConnectError as exc:
             raise exc.with_traceback(None) from None  # the reason, not the peer loop's traceback
-        self._captures.append(self._transport.capture)
         return self
 
     async def hangup(self) -> None:
@@ -133,7 +142,6 @@ class Call:
             raise exc.with_traceback(None) from None  # the reason, not the peer loop's traceback
         except TimeoutError:
             raise TimeoutError(f"The call did not connect within {timeout:g} s; see call.status.") from None
-        self._captures.append(self._transport.capture)
         return self
 
     def close(self, timeout: float | None = 10.0) -> None:

@@ -67,5 +67,6 @@ SERVER_EVENTS = (
 )
 """The GA server event types (the SDK's ``RealtimeServerEvent``), grouped as in the reference."""
 
-LIBRARY_EVENTS = ("rt_widget.malformed_event",)
-"""Events rt-widget itself logs: a message from the service that was not JSON."""
+LIBRARY_EVENTS = ("rt_widget.malformed_event", "rt_widget.session_renewed")
+"""Events rt-widget itself logs: a message from the service that was not JSON (as a server
+event), and a call renewed before or at the service's time limit (as a client event)."""

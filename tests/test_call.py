@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -195,3 +196,69 @@ def test_importing_call_leaves_the_widget_out():
     code = "import sys, rt_widget.call; print('anywidget' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def _carried(event: dict[str, Any]) -> bool:
+    return str(event.get("item", {}).get("id", "")).startswith("rtwc_")
+
+
+def test_renew_carries_the_conversation_past_session_expired(emu):
+    with rt.Call(provider=Local(emu), renew=True, output_modalities=["text"]) as call:
+        first = call.call_id
+        call.say("hello")
+        call.wait("response.done", timeout=15)
+        emu.call(first).faults.session_expired_after_s = 0.5  # the service's 60 minutes, shortened
+        renewed = call.wait("rt_widget.session_renewed", timeout=10)
+        carried = call.wait(
+            "conversation.item.done", timeout=15, predicate=lambda e: _carried(e) and e["item"]["role"] == "assistant"
+        )
+        second = call.call_id
+        assert second.startswith("rtc_") and second != first
+        assert call.status == "connected"
+        call.say("thanks")
+        call.wait("response.done", timeout=15)
+        items = emu.call(second).engine.items
+    assert renewed["previous_call_id"] == first
+    assert renewed["carried_items"] == 2
+    assert "session_expired" in renewed["reason"]
+    assert carried["item"]["content"][0]["text"].startswith("Hello! I am the local emulator")
+    # The new call's conversation holds the old one as text, then goes on.
+    texts = [(i["role"], (i["content"] or [{}])[0].get("text", "")) for i in items if i["type"] == "message"]
+    assert texts[0] == ("user", "hello")
+    assert texts[1][0] == "assistant" and texts[1][1].startswith("Hello!")
+    assert texts[2] == ("user", "thanks")
+    assert texts[3] == ("assistant", "You are welcome!")
+    # The log keeps both calls; the analyses count each message once, in order.
+    assert {r["call_id"] for r in call.events if r["direction"] == "server"} == {first, second}
+    transcript = call.transcript()
+    assert list(transcript["role"]) == ["user", "assistant", "user", "assistant"]
+    assert list(transcript["text"])[::2] == ["hello", "thanks"]
+    assert len(call.turns()) == 2
+    assert "renewed" in call.session.notice and "2 messages" in call.session.notice
+    assert not call.error
+
+
+def test_renew_before_the_limit_once_the_reply_is_done(emu):
+    with rt.Call(provider=Local(emu), renew=True, renew_after_s=1.0, output_modalities=["text"]) as call:
+        first = call.call_id
+        call.say("hello")
+        renewed = call.wait("rt_widget.session_renewed", timeout=10)
+        call.wait("conversation.item.done", timeout=15, predicate=_carried)
+        assert call.call_id != first
+        replies = [r for r in call.events if r["type"] == "response.done"]
+        assert replies and replies[0]["t_kernel"] <= next(
+            r["t_kernel"] for r in call.events if r["type"] == "rt_widget.session_renewed"
+        )  # the reply in progress finished first
+    assert "60-minute limit" in renewed["reason"]
+    assert renewed["carried_items"] == 2
+
+
+def test_session_expired_without_renew_says_what_to_do(emu):
+    with rt.Call(provider=Local(emu), output_modalities=["text"]) as call:
+        emu.call(call.call_id).faults.session_expired_after_s = 0.2
+        call.wait("error", timeout=10)
+        deadline = time.monotonic() + 10
+        while call.status != "error" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert call.status == "error"
+        assert "renew=True" in call.error

@@ -9,7 +9,7 @@ import { renderControls } from "./controls";
 import { h } from "./dom";
 import { renderEventLog } from "./eventlog";
 import { renderMeters } from "./meters";
-import { renderNotice } from "./notice";
+import { renderNotice, renderSessionNotice } from "./notice";
 import { renderTranscript } from "./transcript";
 
 /** Below this width (px) the controls stack and labels shorten. */
@@ -22,6 +22,7 @@ export function renderView(el: HTMLElement, model: AnyModel<RealtimeModel>, sess
 		renderControls(root, model, session),
 		renderBanner(root, model),
 		renderNotice(root, session.microphoneNotice),
+		renderSessionNotice(root, model),
 		renderMeters(root, session),
 		renderApprovals(root, model, (callId, approved) => session.decide(callId, approved)),
 		renderTranscript(root, session),

@@ -19,6 +19,7 @@ import os
 import pathlib
 import sys
 import threading
+import time
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -35,6 +36,7 @@ from ..providers import CallAnswer, ConnectError, DirectCall, Provider
 from ..redaction import has_tool_credentials, protect_logger, redact, without_tool_credentials
 from ..sideband import SidebandConnection
 from ..tools import Tool, as_tools
+from .renewal import RENEW_AFTER_S, Renewal, check_renew
 from .transport import Transport
 
 log = protect_logger(logging.getLogger(__name__))  # a provider's traceback may quote its key
@@ -42,6 +44,10 @@ log = protect_logger(logging.getLogger(__name__))  # a provider's traceback may 
 CLIENT_EVENTS = frozenset(protocol.CLIENT_EVENTS)
 EVENT_TYPES = frozenset(protocol.SERVER_EVENTS + protocol.CLIENT_EVENTS + protocol.LIBRARY_EVENTS)
 """What ``on`` and ``wait_for`` accept (besides ``"*"``): every event that can be logged."""
+SESSION_EXPIRED = (
+    "The session reached the Realtime API's 60-minute limit. Connect again to start a new session "
+    "(the conversation starts fresh), or pass renew=True to carry it on in a new call by itself."
+)
 SIDEBAND_JOIN_S = 15.0
 """How long the sideband may take to join a call before it is reported as failed."""
 
@@ -49,7 +55,8 @@ Callback = Callable[[dict[str, Any]], object]
 Predicate = Callable[[dict[str, Any]], object]
 Reply = Callable[[dict[str, Any]], None]
 StateObserver = Callable[[dict[str, Any]], None]
-"""Told, with only the fields that changed, when ``status``, ``error``, ``call_id`` or ``approvals`` change."""
+"""Told, with only the fields that changed, when ``status``, ``error``, ``call_id``, ``approvals`` or
+``notice`` change."""
 
 
 class Session:
@@ -71,6 +78,11 @@ class Session:
         Hang up once the session has cost this much (checked at every ``response.done``).
     price_model:
         The model to price with, when it is not the session's.
+    renew:
+        Start a fresh call with the same config before the service's 60-minute limit (and on
+        its ``session_expired``), carrying the conversation over as text items.
+    renew_after_s:
+        With ``renew``, how long after it connected a call is renewed (once no reply is in progress).
     transport:
         How commands reach the peer; it can also be given later with :meth:`attach`.
     **settings:
@@ -85,6 +97,8 @@ class Session:
         autosave: str | pathlib.Path | None = None,
         budget_usd: float | None = None,
         price_model: str | None = None,
+        renew: bool = False,
+        renew_after_s: float = RENEW_AFTER_S,
         transport: Transport | None = None,
         **settings: Any,
     ) -> None:
@@ -148,8 +162,10 @@ class Session:
         self._spent = 0.0  # USD of every response so far, priced as it is done
         # The call's state: set from what the peer reports, and by the session itself.
         self._state_lock = threading.Lock()
-        self._state: dict[str, Any] = {"status": "idle", "error": "", "call_id": "", "approvals": []}
+        self._state: dict[str, Any] = {"status": "idle", "error": "", "call_id": "", "approvals": [], "notice": ""}
         self._observers: list[StateObserver] = []
+        after_s = check_renew(renew, renew_after_s)
+        self._renewal = None if after_s is None else Renewal(self, after_s)
 
     def attach(self, transport: Transport) -> None:
         """Send this session's commands through ``transport`` from now on."""
@@ -176,6 +192,11 @@ class Session:
     def approvals(self) -> list[dict[str, Any]]:
         """The calls that wait for approval: their ids, names and arguments (no secrets)."""
         return list(self._state["approvals"])
+
+    @property
+    def notice(self) -> str:
+        """What the session did by itself that its user should know (a call renewed); empty otherwise."""
+        return str(self._state["notice"])
 
     @property
     def active_response(self) -> str | None:
@@ -223,6 +244,8 @@ class Session:
             observers = list(self._observers)
         if not changed:
             return
+        if connected and self._renewal is not None:
+            self._renewal.connected()
         for observer in observers:  # outside the lock: an observer may read the session
             try:
                 observer(changed)
@@ -235,11 +258,14 @@ class Session:
     # -- commands ------------------------------------------------------------------------------
 
     def connect(self) -> None:
-        """Ask the peer to start a call."""
+        """Ask the peer to start a call (a notice of the calls before it is cleared)."""
+        self._change({"notice": ""})
         self._post({"kind": "connect"})
 
     def hangup(self) -> None:
         """End the current call (the sideband leaves it too)."""
+        if self._renewal is not None:
+            self._renewal.stop()
         self._post({"kind": "hangup"})
         self._close_sideband()
 
@@ -495,6 +521,23 @@ class Session:
         elif event.get("type") == "response.done":
             self._active_response = None
             self._check_budget(response)
+            if self._renewal is not None:
+                self._renewal.idle()
+        elif _expired(event):
+            self._expired()
+
+    def _expired(self) -> None:
+        """The service ended the call at its limit: renew it, or say what happened."""
+        if self._renewal is not None:
+            self._renewal.renew("the service ended the call at its 60-minute limit (session_expired)")
+            return
+        self.set_state(status="error", error=SESSION_EXPIRED)
+        self._post({"kind": "hangup"})
+
+    def _record(self, event: dict[str, Any]) -> None:
+        """Log an event of the library's own (``rt_widget.*``), as the client's doing."""
+        self.ingest(event, "client", call_id=self.call_id or None, t_browser=time.time())
+        self.events.flush()
 
     # -- what the peer reports -----------------------------------------------------------------
 
@@ -745,6 +788,12 @@ def _settle(future: asyncio.Future[dict[str, Any]], event: dict[str, Any], exc: 
         future.set_exception(exc)
     else:
         future.set_result(event)
+
+
+def _expired(event: dict[str, Any]) -> bool:
+    """Whether ``event`` is the service's ``session_expired`` error."""
+    error = event.get("error")
+    return event.get("type") == "error" and isinstance(error, dict) and error.get("code") == "session_expired"
 
 
 def _check_event_type(where: str, type_: Any) -> None:
