@@ -422,9 +422,6 @@ class Realtime(anywidget.AnyWidget):
     ) -> None:
         self._session.ingest(event, direction, seq=seq, call_id=call_id, t_browser=t_browser)
 
-    def _track(self, event: dict[str, Any]) -> None:
-        self._session._track(event)
-
     def _on_call(self, call_id: str) -> None:
         self._session.call_started(call_id)
 

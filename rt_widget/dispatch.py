@@ -90,6 +90,17 @@ class Dispatcher:
             return [*(t for t in self._given if _name_of(t) != tool.name), tool]
 
     @property
+    def active_response(self) -> str | None:
+        """The id of the response in progress (``None`` also while one asked for has not begun)."""
+        active = self._active
+        return None if active == _REQUESTED else active
+
+    @property
+    def responding(self) -> bool:
+        """Whether a response is in progress, or asked for and about to begin."""
+        return self._active is not None
+
+    @property
     def calls(self) -> list[ToolCall]:
         """Every call so far, oldest first."""
         with self._lock:

@@ -223,7 +223,7 @@ def test_every_client_event_from_python_is_valid_ga(sent):
     widget.say("hello")
     widget.update(instructions="Be brief.", threshold=0.7, transcription="whisper-1", voice="cedar")
     widget.update(turn_detection=None, noise_reduction="far_field", tools=[], tool_choice="none")
-    widget._track({"type": "response.created", "response": {"id": "resp_1"}})
+    widget._ingest({"type": "response.created", "response": {"id": "resp_1"}}, "server")
     widget.interrupt()
     widget.send({"type": "input_audio_buffer.commit"})
     events = client_events(sent)

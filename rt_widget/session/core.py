@@ -156,7 +156,6 @@ class Session:
         self._sideband_lock = threading.Lock()  # the sideband is swapped by offers and its watcher
         self._callbacks: dict[str, list[Callback]] = {}
         self._waiters: list[_Waiter] = []
-        self._active_response: str | None = None
         self._stats: list[dict[str, Any]] = []
         self._budget = budget
         self._spent = 0.0  # USD of every response so far, priced as it is done
@@ -194,6 +193,11 @@ class Session:
         return list(self._state["approvals"])
 
     @property
+    def responding(self) -> bool:
+        """Whether a reply is in progress, or asked for (a tool's follow-up) and about to begin."""
+        return self._dispatcher.responding
+
+    @property
     def notice(self) -> str:
         """What the session did by itself that its user should know (a call renewed); empty otherwise."""
         return str(self._state["notice"])
@@ -201,7 +205,7 @@ class Session:
     @property
     def active_response(self) -> str | None:
         """The id of the response in progress, or ``None``."""
-        return self._active_response
+        return self._dispatcher.active_response
 
     def subscribe(self, observer: StateObserver) -> None:
         """Call ``observer(changes)`` whenever the call's state changes (from any thread).
@@ -336,7 +340,7 @@ class Session:
     def interrupt(self) -> None:
         """Stop the model: cancel the response in progress, then cut off its audio."""
         self._need_call("Cannot interrupt")
-        if self._active_response is not None:
+        if self.active_response is not None:
             self.send({"type": "response.cancel"})
         self.send({"type": "output_audio_buffer.clear"})
 
@@ -499,9 +503,9 @@ class Session:
             callbacks = [*self._callbacks.get(event.get("type", ""), []), *self._callbacks.get("*", [])]
             candidates = [w for w in self._waiters if w.type in (event.get("type"), "*")]
         try:  # the event is logged; whatever its shape, acting on it must not stop the batch
-            self._track(event)
             if direction == "server":
-                self._dispatcher.observe(event)
+                self._dispatcher.observe(event)  # it tracks the active response for the session too
+                self._track(event)
         except Exception:
             log.warning("An event of type %r could not be acted on; it is logged as it came.", event.get("type"))
             log.debug("acting on the event failed", exc_info=True)
@@ -514,14 +518,11 @@ class Session:
                 log.exception("callback for %s failed", event.get("type"))
 
     def _track(self, event: dict[str, Any]) -> None:
-        response = event.get("response")
-        response = response if isinstance(response, dict) else {}
-        if event.get("type") == "response.created":
-            self._active_response = response.get("id")
-        elif event.get("type") == "response.done":
-            self._active_response = None
-            self._check_budget(response)
-            if self._renewal is not None:
+        """Act on a server event: a reply's cost, and the call's end at the service's limit."""
+        if event.get("type") == "response.done":
+            response = event.get("response")
+            self._check_budget(response if isinstance(response, dict) else {})
+            if self._renewal is not None and not self._dispatcher.responding:  # no tool follow-up due
                 self._renewal.idle()
         elif _expired(event):
             self._expired()
@@ -550,7 +551,6 @@ class Session:
         """
         self._close_sideband()
         self.connect_failure = None
-        self._active_response = None
         self._dispatcher.reset()
         future = io_loop().submit(self.provider.connect(sdp, self.config))
         future.add_done_callback(lambda f: self._answer(f, reply))

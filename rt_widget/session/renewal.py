@@ -142,5 +142,5 @@ class Renewal:
     def _limit_nears(self) -> None:
         with self._lock:
             self._due = True
-        if self._session.active_response is None:
+        if not self._session.responding:
             self.idle()

@@ -78,3 +78,34 @@ def test_a_refused_microphone_says_how_to_allow_it(playwright: Playwright, lab: 
     finally:
         kernel.close()
         browser.close()
+
+
+def test_renew_carries_a_widget_call_past_the_limit(page: Page, lab: LabServer):
+    path = write_notebook(
+        lab,
+        "renew.ipynb",
+        "import rt_widget as rt\nfrom rt_widget.providers import Local\nemu = rt.Emulator()",
+        "s = rt.Realtime(provider=Local(emu), renew=True, output_modalities='text', turn_detection=None)\ns",
+    )
+    kernel = open_and_run(page, lab, path)
+    try:
+        page.locator(".rt-connect").click()
+        first_call = kernel.wait_until("s.status == 'connected' and s.call_id")
+        kernel.execute("s.say('hello'); reply = await s.wait_for('response.done', timeout=20)")
+        kernel.execute("emu.call(s.call_id).faults.session_expired_after_s = 0")
+        kernel.wait_until(
+            f"s.status == 'connected' and s.call_id != {first_call!r} and any("
+            "str(e['item'].get('id', '')).startswith('rtwc_') for e in s.events.of_type('conversation.item.done'))",
+            timeout=30,
+        )
+        expect(page.locator(".rt-session-notice")).to_contain_text("Call renewed")  # the widget says so
+        expect(page.locator(".rt-banner")).to_be_hidden()  # no error once the new call is up
+        kernel.execute("s.say('thanks')")
+        kernel.wait_until("len(s.events.of_type('response.done')) == 2", timeout=30)
+        assert kernel.eval("list(s.transcript()['text'])[::2]") == ["hello", "thanks"]
+        assert kernel.eval("s.events.of_type('rt_widget.session_renewed')[0]['carried_items']") == 2
+        calls = kernel.eval("len({e['call_id'] for e in s.events if e['call_id']})")
+        assert calls == 2
+    finally:
+        kernel.execute("s.hangup(); emu.stop()")
+        kernel.close()
