@@ -23,13 +23,13 @@ from .events import EventLog
 from .heard import heard
 from .peer import Capture, CapturedAudio, Clip, Playback
 from .providers import ConnectError, Local, Provider
+from .providers.base import is_loopback_url
 from .session import Session
 from .session.kernel import EPHEMERAL_ERROR, KernelTransport
 from .session.renewal import RENEW_AFTER_S
 
 AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".opus", ".mp3", ".m4a", ".webm", ".aac"})
 """A string ending in one of these is a file to play; any other string is text to speak."""
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 Source = str | os.PathLike[str] | Clip | tuple[Any, int]
 
@@ -42,7 +42,8 @@ class Call:
     provider:
         ``"openai"``, ``"azure"``, ``"beta"``, ``"emulator"`` or a
         :class:`~rt_widget.providers.Provider`, as for :class:`~rt_widget.Realtime`. Its flow
-        must be ``"unified"``: an ephemeral key is for a browser.
+        must be ``"unified"``: an ephemeral key is for a browser. The legacy beta shape works:
+        the kernel mints its key and posts the offer itself.
     sideband, autosave, budget_usd, price_model, renew, renew_after_s:
         As for :class:`~rt_widget.Realtime`.
     connect_timeout_s:
@@ -320,5 +321,6 @@ def _clip(source: Source, voice: str) -> Clip:
 
 
 def _on_loopback(provider: Provider) -> bool:
-    """Whether the call's only peer is an emulator on this machine's loopback (ICE then offers 127.0.0.1)."""
-    return isinstance(provider, Local) and provider.emulator.host in LOOPBACK_HOSTS
+    """Whether the call's only peer is a service on this machine's loopback (ICE then offers 127.0.0.1)."""
+    url = provider.emulator.base_url if isinstance(provider, Local) else getattr(provider, "base_url", "")
+    return is_loopback_url(str(url))

@@ -2,6 +2,21 @@
 
 A model is any callable ``(context) -> Reply``: it sees the conversation and the session, and
 returns text to say or a function to call. The default one is short, friendly and rule-based.
+
+It also follows a few simple instructions, so that runs with different ``instructions`` give
+different replies (:func:`follow_instructions`; case does not matter, tool calls are left alone):
+
+- ``Start every reply with "Ahoy".`` (or ``Begin each answer with 'Ahoy!'``, and the same with
+  ``response``): the reply starts with the quoted text, then ``!`` when it ends in a letter
+  or digit, then the reply.
+- ``Answer in one sentence`` (``reply``, ``respond``, ``a single sentence``): only the reply's
+  first sentence. (``Be brief`` is not one of them: the emulator's replies are short already,
+  and many sessions say it.)
+- ``Answer in capitals`` (``capital letters``, ``upper case``, ``all caps``) or ``Shout``: the
+  reply in upper case.
+
+They combine in that order: the first sentence, in capitals, after the quoted start, which is
+kept as written.
 """
 
 from __future__ import annotations
@@ -56,17 +71,66 @@ def item_text(item: dict[str, Any]) -> str:
 
 
 def scripted_model(context: Context) -> Reply:
-    """Default model: answer the last user turn with a short rule-based reply."""
+    """Default model: answer the last user turn with a short rule-based reply, as instructed."""
     last = context.items[-1] if context.items else None
     if last is not None and last.get("type") == "function_call_output":
         name = _call_name(context.items, str(last.get("call_id")))
-        return f"The {name} tool says: {_speakable(last.get('output'))}."
+        return follow_instructions(f"The {name} tool says: {_speakable(last.get('output'))}.", context.instructions)
     user = next((i for i in reversed(context.items) if i.get("role") == "user"), None)
     text = item_text(user) if user else ""
     call = _requested_tool(text, context.tools, context.tool_choice)
     if call is not None:
         return call
-    return _rule_reply(text)
+    return follow_instructions(_rule_reply(text), context.instructions)
+
+
+# -- instructions ---------------------------------------------------------------------------
+
+_QUOTED = r"(?:\"([^\"]+)\"|'([^']+)'|“([^”]+)”)"
+_START_WITH = re.compile(
+    rf"(?i)\b(?:start|begin)\s+(?:(?:every|each|all|your|all\s+your)\s+)?"
+    rf"(?:reply|replies|answer|answers|response|responses)\s+with\s+{_QUOTED}"
+)
+_ONE_SENTENCE = re.compile(r"(?i)\b(?:answer|reply|respond)\s+in\s+(?:one|a\s+single)\s+sentence\b")
+_CAPITALS = re.compile(
+    r"(?i)\b(?:(?:answer|reply|respond|speak|write)\s+in\s+(?:capitals|capital\s+letters|upper\s*case|all\s+caps)"
+    r"|shout)\b"
+)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def follow_instructions(reply: str, instructions: str) -> str:
+    """``reply`` as the simple instructions in ``instructions`` ask (see the module docstring).
+
+    Parameters
+    ----------
+    reply:
+        What the model would say without instructions.
+    instructions:
+        The session's (or the response's) instructions.
+
+    Returns
+    -------
+    str
+        The reply cut to its first sentence, in capitals, after a quoted start, as asked;
+        ``reply`` itself when no form is found.
+
+    Examples
+    --------
+    >>> follow_instructions("Hello! How can I help?", 'Answer in one sentence. Start every reply with "Ahoy".')
+    'Ahoy! Hello!'
+    """
+    if not isinstance(instructions, str) or not instructions:
+        return reply
+    if _ONE_SENTENCE.search(instructions):
+        reply = _SENTENCE_END.split(reply.strip(), maxsplit=1)[0]
+    if _CAPITALS.search(instructions):
+        reply = reply.upper()
+    start = _START_WITH.search(instructions)
+    if start is not None:
+        prefix = next(group for group in start.groups() if group is not None).strip()
+        reply = f"{prefix}{'!' if prefix[-1:].isalnum() else ''} {reply}"
+    return reply
 
 
 _RULES: list[tuple[str, str]] = [

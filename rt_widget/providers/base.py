@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import abc
+import ipaddress
 import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -21,6 +23,7 @@ ANSWER_TIMEOUT_S = 30.0
 TIMEOUT = httpx.Timeout(ANSWER_TIMEOUT_S, connect=CONNECT_TIMEOUT_S)
 RETRYABLE_STATUSES = frozenset({408, 409, 429})
 """Besides 5xx, the statuses worth trying again (OpenAI's own SDK retries the same)."""
+EPHEMERAL_KEY_HINT = "it is the short-lived key minted for this call: connect again for a fresh one"
 MAX_DETAIL_CHARS = 500
 """An error body longer than this (an HTML error page) is cut in the message."""
 
@@ -263,9 +266,65 @@ async def relay(
     }
     what = "Creating the call"
     response = await post(url, what, key_hint, expect=201, files=files, headers=headers)
+    return _sdp_answer(response, url, what)
+
+
+async def post_offer(url: str, token: str, offer_sdp: str) -> CallAnswer:
+    """Post a raw ``application/sdp`` offer with an ephemeral key, as a browser does.
+
+    This is the second half of the mint-then-direct flow (the beta shape's only one), for a
+    peer without a page: the kernel itself.
+
+    Parameters
+    ----------
+    url:
+        Where the provider said to post the offer (a :class:`DirectCall`'s ``url``).
+    token:
+        The ephemeral key minted for this call (registered for redaction when it was minted).
+    offer_sdp:
+        The peer's SDP offer.
+
+    Returns
+    -------
+    CallAnswer
+        The service's SDP answer and the call's id, when it sends one.
+
+    Raises
+    ------
+    ConnectError
+        The service could not be reached, refused the offer (with its HTTP status and whether
+        trying again may help), or answered with something other than SDP.
+    """
+    what = "Posting the SDP offer"
+    remember(token, short_lived=True)  # already done when minted; kept here so no path misses it
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/sdp"}
+    response = await post(url, what, EPHEMERAL_KEY_HINT, expect=201, content=offer_sdp, headers=headers)
+    return _sdp_answer(response, url, what)
+
+
+def _sdp_answer(response: httpx.Response, url: str, what: str) -> CallAnswer:
+    """The answer in a 201 reply to an offer, refused if it is not SDP (a wrong ``base_url``)."""
     if not response.text.lstrip().startswith("v="):
         raise ConnectError(
             f"{what}: {url.split('?', 1)[0]} answered HTTP 201 but not with an SDP answer. "
             "Check base_url: it may point at something else."
         )
     return CallAnswer(response.text, call_id_from_location(response.headers.get("location")))
+
+
+def is_loopback_url(url: str) -> bool:
+    """Whether ``url``'s host is this machine's loopback (``localhost``, 127.0.0.0/8, ``::1``).
+
+    A headless call to a service there (an emulator) must offer 127.0.0.1 as its ICE
+    candidate: aioice offers only the machine's other addresses.
+    """
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

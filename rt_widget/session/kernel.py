@@ -2,9 +2,11 @@
 
 :class:`KernelTransport` carries a :class:`~rt_widget.session.Session`'s calls with a
 :class:`~rt_widget.peer.KernelPeer`: on ``connect`` it makes the peer's offer, has the session
-answer it through its provider, applies the answer and reports the call's state; data-channel
-messages are ingested as server events (timed by the peer's receive clock), and ``send``
-commands go out on the channel and are logged as client events, as a page logs what it sends.
+answer it through its provider (for the legacy beta shape, which only mints a short-lived key,
+it then posts the offer with that key itself, as a page would), applies the answer and reports
+the call's state; data-channel messages are ingested as server events (timed by the peer's
+receive clock), and ``send`` commands go out on the channel and are logged as client events,
+as a page logs what it sends.
 Events arrive on the peer's loop thread, also while a cell runs, so ``wait_for`` works.
 """
 
@@ -20,6 +22,7 @@ from typing import Any
 from .. import _json
 from ..peer import Capture, KernelPeer, media_loop
 from ..providers import ConnectError
+from ..providers.base import post_offer
 from ..redaction import protect_logger
 from .core import Session
 
@@ -31,10 +34,6 @@ EPHEMERAL_ERROR = (
     "The ephemeral flow has no meaning without a browser: it hands a short-lived key to a page that "
     "connects by itself, and a headless call has no page. Use the unified flow (the default), where the "
     "kernel posts its own offer, e.g. OpenAI(flow='unified') or Local(emulator, flow='unified')."
-)
-SESSION_EXPIRED = (
-    "The session reached the Realtime API's 60-minute limit. Connect again to start a new session "
-    "(the conversation starts fresh)."
 )
 
 
@@ -102,11 +101,12 @@ class KernelTransport:
         self._peer, self._capture = peer, peer.capture
         self._session.set_state(status="connecting", error="")
         try:
-            answer = await self._answer(await peer.offer())
+            offer = await peer.offer()
+            answer = await self._answer(offer)
             if "error" in answer:
                 raise self._session.connect_failure or ConnectError(str(answer["error"]))
             if "direct" in answer:
-                raise ConnectError(EPHEMERAL_ERROR)  # the token in it goes nowhere
+                answer = await self._post_direct(answer["direct"], offer)
             call_id = str(answer.get("call_id") or "")
             if call_id and call_id != self._session.call_id:
                 self._session.call_started(call_id)
@@ -124,6 +124,18 @@ class KernelTransport:
         self._session.offer(sdp, answered.set_result)
         return await asyncio.wrap_future(answered)
 
+    async def _post_direct(self, direct: Message, offer: str) -> Message:
+        """Post ``offer`` where a mint-then-direct answer says, as a page would (beta shape only).
+
+        The beta shape has no other flow, so the kernel does both halves. An ephemeral answer of
+        the GA API is refused: there the unified flow does the same without a short-lived key.
+        The token goes only into the request's header; errors are redacted.
+        """
+        if not self._session.provider.beta:
+            raise ConnectError(EPHEMERAL_ERROR)  # the token in it goes nowhere
+        answer = await post_offer(str(direct["url"]), str(direct["token"]), offer)
+        return {"sdp": answer.sdp, "call_id": answer.call_id}
+
     async def _hangup(self) -> None:
         self._hanging_up = True
         if self._peer is not None:
@@ -140,12 +152,7 @@ class KernelTransport:
 
     def _on_message(self, message: str | bytes, t: float) -> None:
         """One data-channel message: a server event, or a malformed one kept as it came."""
-        event = _json.event_of(message)
-        self._log(event, "server", t)
-        error = event.get("error")
-        if event.get("type") == "error" and isinstance(error, dict) and error.get("code") == "session_expired":
-            self._session.set_state(status="error", error=SESSION_EXPIRED)
-            self.post({"kind": "hangup"})
+        self._log(_json.event_of(message), "server", t)  # the session acts on session_expired
 
     # -- on the caller's thread ----------------------------------------------------------------
 
