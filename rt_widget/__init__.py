@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from .call import Call
     from .emulator import Emulator
     from .events import EventLog
+    from .experiments import experiment, plot_experiment
     from .tools import Tool
 
 try:
@@ -28,12 +29,27 @@ _PUBLIC = {
     "EventLog": ".events",
     "Tool": ".tools",
     "cost": ".analysis",
+    "experiment": ".experiments",
+    "plot_experiment": ".experiments",
     "transcript": ".analysis",
     "turns": ".analysis",
     "usage": ".analysis",
 }
 
-__all__ = ["Call", "Emulator", "EventLog", "Realtime", "Tool", "__version__", "cost", "transcript", "turns", "usage"]
+__all__ = [
+    "Call",
+    "Emulator",
+    "EventLog",
+    "Realtime",
+    "Tool",
+    "__version__",
+    "cost",
+    "experiment",
+    "plot_experiment",
+    "transcript",
+    "turns",
+    "usage",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -286,6 +286,10 @@ _TIMELINE = frozenset(
     }
 )
 
+_OUTPUT = frozenset(
+    {"response.output_audio_transcript.delta", "response.output_text.delta", "output_audio_buffer.started"}
+)
+
 TURN_COLUMNS = [
     "item_id",
     "speech_started",
@@ -322,7 +326,8 @@ def turns(log: EventLog) -> pd.DataFrame:
     done: dict[str, _Row] = {}
     for r in rows:
         if r.type in _TIMELINE:
-            key = (r.type, r.item_id or r.response_id or "")
+            # Output is looked up by its response; input by its item.
+            key = (r.type, (r.response_id if r.type in _OUTPUT else r.item_id) or r.item_id or r.response_id or "")
             if key not in first:
                 first[key] = r.t
         if r.type == "response.created" and r.response_id:

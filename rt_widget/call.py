@@ -192,7 +192,7 @@ class Call:
         FileNotFoundError, ValueError, TypeError
             ``source`` cannot be played (the message says why).
         """
-        clip = _clip(source, voice)
+        clip = as_clip(source, voice)
         peer = self._transport.peer
         if peer is None or self.session.status != "connected":
             raise RuntimeError(f"Cannot play {clip.label}: the call is not connected (status {self.status!r}).")
@@ -301,7 +301,7 @@ class Call:
         return f"Call(status={self.status!r}, provider={self.session.provider.name!r}, events={len(self.events)})"
 
 
-def _clip(source: Source, voice: str) -> Clip:
+def as_clip(source: Source, voice: str) -> Clip:
     """``source`` as a clip: a file, a clip, ``(samples, rate)`` or text to speak."""
     if isinstance(source, Clip):
         return source

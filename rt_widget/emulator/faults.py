@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .._checks import finite, flag
+from .._checks import finite, flag, whole
 
 REST_ERRORS = {
     401: ("invalid_api_key", "invalid_request_error", "Incorrect API key provided (injected fault)."),
@@ -33,6 +33,9 @@ class Faults:
 
     rest_status: int | None = None
     """Answer every REST request with this error status: 401, 429 or 500."""
+    rest_failures: int | None = None
+    """With ``rest_status``: fail only this many REST requests from now on, then serve again
+    (each failure counts one down). ``None`` fails every request while ``rest_status`` is set."""
     slow_answer_s: float = 0.0
     """Wait this long before answering an SDP offer."""
     slow_response_s: float = 0.0
@@ -53,6 +56,14 @@ class Faults:
         # Checked on every assignment, so ``emu.faults.slow_answer_s = ...`` is checked too.
         super().__setattr__(name, _checked(name, value))
 
+    def take_rest_failure(self) -> int | None:
+        """The status the next REST request fails with, if it fails (counting ``rest_failures`` down)."""
+        if self.rest_status is None or self.rest_failures == 0:
+            return None
+        if self.rest_failures is not None:
+            self.rest_failures -= 1
+        return self.rest_status
+
 
 def _checked(name: str, value: Any) -> Any:
     """``value`` for the field ``name``, or a ValueError saying what the field takes."""
@@ -60,6 +71,12 @@ def _checked(name: str, value: Any) -> Any:
         if value is not None and (type(value) is not int or value not in REST_ERRORS):
             allowed = ", ".join(str(s) for s in REST_ERRORS)
             raise ValueError(f"rest_status={value!r} is not supported; use one of {allowed}, or None.")
+    elif name == "rest_failures":
+        if value is not None and whole(value, 0) is None:
+            raise ValueError(
+                f"rest_failures={value!r} is not valid: use a whole number of requests to fail, 0 or more, "
+                "or None to fail every request."
+            )
     elif name in _SECONDS:
         optional = name == "session_expired_after_s"
         seconds = finite(value)

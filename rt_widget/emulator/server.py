@@ -72,8 +72,10 @@ class EmulatorApp:
 
     @web.middleware
     async def _inject_rest_faults(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        status = self.faults.rest_status
-        if status is None or request.method == "OPTIONS":
+        if request.method == "OPTIONS":
+            return await handler(request)
+        status = self.faults.take_rest_failure()  # on the server's loop: one request at a time counts down
+        if status is None:
             return await handler(request)
         code, type_, message = REST_ERRORS[status]
         return error_response(status, message, code=code, type_=type_)

@@ -121,7 +121,12 @@ class KernelTransport:
     async def _answer(self, sdp: str) -> Message:
         """The session's answer to ``sdp`` (its reply runs on the I/O loop)."""
         answered: concurrent.futures.Future[Message] = concurrent.futures.Future()
-        self._session.offer(sdp, answered.set_result)
+
+        def reply(answer: Message) -> None:
+            if not answered.done():  # a connect cancelled meanwhile (Ctrl+C) has no one left to answer
+                answered.set_result(answer)
+
+        self._session.offer(sdp, reply)
         return await asyncio.wrap_future(answered)
 
     async def _post_direct(self, direct: Message, offer: str) -> Message:
