@@ -4,7 +4,7 @@ import { randomId } from "./ids";
 import type { Channel } from "./kernel-channel";
 import type { Answer } from "./rtc/call";
 import { postOffer } from "./rtc/signaling";
-import type { BrowserMessage, Direction, KernelMessage, RealtimeEvent, WireEvent } from "./types";
+import type { BrowserMessage, Direction, KernelMessage, RealtimeEvent, Status, WireEvent } from "./types";
 
 function post(channel: Channel, message: BrowserMessage): void {
 	channel.send(message);
@@ -62,6 +62,11 @@ export class EventBatcher {
 /** Tell the kernel which call the browser joined (it may open a sideband to it). */
 export function reportCall(channel: Channel, callId: string): void {
 	post(channel, { kind: "call", call_id: callId });
+}
+
+/** Tell the kernel how this page's call is (it sets `status` and `error` from this). */
+export function reportState(channel: Channel, status: Status | undefined, error: string): void {
+	post(channel, status === undefined ? { kind: "state", error } : { kind: "state", status, error });
 }
 
 /** Tell the kernel what a person decided about a tool call waiting for approval. */

@@ -3,7 +3,7 @@
 // controls need (active response, turn detection), and carries out their commands.
 
 import type { AnyModel } from "@anywidget/types";
-import { EventBatcher, reportApproval, reportCall, requestAnswer } from "./bridge";
+import { EventBatcher, reportApproval, reportCall, reportState, requestAnswer } from "./bridge";
 import { nowMs } from "./clock";
 import { KernelChannel } from "./kernel-channel";
 import { PushToTalk } from "./push-to-talk";
@@ -38,6 +38,9 @@ export class Session {
 	#call: Call | null = null;
 	#statsTimer: ReturnType<typeof setInterval> | null = null;
 	#activeResponse: string | null = null;
+	/** This page's own call's state (null: it has made no call), shown at once by its views;
+	 * the kernel owns the `status` and `error` traits and sets them from what this page reports. */
+	#status: Status | null = null;
 	#turnDetection = true; // off: push-to-talk commits each turn
 	#ptt: PushToTalk | null = null; // for the current call
 
@@ -52,11 +55,15 @@ export class Session {
 		if (["connecting", "connected"].includes(model.get("status"))) {
 			// A call belongs to the page that made it: this one was left by a page since reloaded
 			// or closed, and its media ended with that page.
-			this.#setStatus("closed", "");
-			model.save_changes();
+			reportState(this.#channel, "closed", "");
 		}
 		model.on("change:muted", this.#onMuted);
 		model.on("change:volume", this.#onVolume);
+	}
+
+	/** The call's state as this page knows it: its own call's, else the kernel's. */
+	get status(): Status {
+		return this.#status ?? this.model.get("status");
 	}
 
 	get active(): boolean {
@@ -227,22 +234,14 @@ export class Session {
 			if (this.#statsTimer !== null) clearInterval(this.#statsTimer);
 			this.#statsTimer = null;
 		}
-		this.#batcher.flush();
-		this.#setStatus(state, state === "error" ? (detail ?? "Unknown error") : "");
-		if (state === "connecting") this.model.set("call_id", "");
-		if (call.callId) this.model.set("call_id", call.callId);
-		this.model.save_changes();
+		this.#batcher.flush(); // the kernel gets the call's events before the state they led to
+		this.#status = state;
+		reportState(this.#channel, state, state === "error" ? (detail ?? "Unknown error") : "");
 		this.#changed();
 	}
 
-	#setStatus(status: Status, error: string): void {
-		this.model.set("status", status);
-		this.model.set("error", error);
-	}
-
 	#setError(message: string): void {
-		this.model.set("error", message);
-		this.model.save_changes();
+		reportState(this.#channel, undefined, message);
 	}
 
 	#changed(): void {

@@ -76,5 +76,7 @@ export type BrowserMessage =
 	/** `stream` is the page's own: each page numbers its events from 0. */
 	| { kind: "events"; stream: string; events: WireEvent[] }
 	| { kind: "call"; call_id: string }
+	/** This page's call changed state (no `status`: only an error to show). */
+	| { kind: "state"; status?: Status; error: string }
 	| { kind: "approval"; call_id: string; approved: boolean }
 	| { kind: "stats"; call_id: string | null; t: number; stats: TransportStats };

@@ -105,13 +105,13 @@ class Realtime(anywidget.AnyWidget):
     _esm = _STATIC / "widget.js"
     _css = _STATIC / "widget.css"
 
-    status = traitlets.Unicode("idle").tag(sync=True)
+    status = traitlets.Unicode("idle", read_only=True).tag(sync=True)
     """Connection state: ``idle``, ``connecting``, ``connected``, ``closed`` or ``error``."""
-    error = traitlets.Unicode("").tag(sync=True)
+    error = traitlets.Unicode("", read_only=True).tag(sync=True)
     """What went wrong and what to do, when ``status`` is ``error``; empty otherwise."""
-    call_id = traitlets.Unicode("").tag(sync=True)
+    call_id = traitlets.Unicode("", read_only=True).tag(sync=True)
     """The current call's ``rtc_...`` id (not a secret), empty before the first connect."""
-    notice = traitlets.Unicode("").tag(sync=True)
+    notice = traitlets.Unicode("", read_only=True).tag(sync=True)
     """What the session did by itself that the user should know (a call renewed), shown in the widget."""
     provider_name = traitlets.Unicode("").tag(sync=True)
     """Which provider answers the calls (``openai``, ``azure``, ``beta``, ``emulator``...)."""
@@ -186,17 +186,7 @@ class Realtime(anywidget.AnyWidget):
         """The session's state changed (on any thread): show it in the traits."""
         for name, value in changes.items():
             if name in _TRAITS:
-                setattr(self, _TRAITS[name], value)
-
-    @traitlets.observe("status", "error")
-    def _report_status(self, change: dict[str, Any]) -> None:
-        # The page sets status and error together (notifications may come one by one after
-        # both are set): pass on both as they are now, so neither undoes the other.
-        self._session.set_state(status=self.status, error=self.error)
-
-    @traitlets.observe("call_id")
-    def _report_call_id(self, change: dict[str, Any]) -> None:
-        self._session.set_state(call_id=self.call_id)
+                self.set_trait(_TRAITS[name], value)  # read-only for users: the session owns them
 
     # -- commands ------------------------------------------------------------------------------
 

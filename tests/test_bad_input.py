@@ -29,14 +29,14 @@ def realtime(**kwargs: Any) -> Callable[[], object]:
 
 def connected(**kwargs: Any) -> rt.Realtime:
     widget = rt.Realtime(provider=Local(), **kwargs)
-    widget.status = "connected"
+    widget._on_message({"kind": "state", "status": "connected", "error": ""})
     widget._page.post = lambda msg: None  # type: ignore[method-assign]
     return widget
 
 
 def in_state(status: str, error: str = "", **kwargs: Any) -> rt.Realtime:
     widget = rt.Realtime(provider=Local(), **kwargs)
-    widget.status, widget.error = status, error
+    widget.session.set_state(status=status, error=error)
     widget._page.post = lambda msg: None  # type: ignore[method-assign]
     return widget
 

@@ -366,7 +366,7 @@ def test_an_mcp_servers_credentials_stay_out_of_the_log_and_the_browser(tmp_path
 
     sent: list[dict[str, Any]] = []
     widget = rt.Realtime(provider=Local(), tools=[MCP_TOOL])
-    widget.status = "connected"
+    widget._on_message({"kind": "state", "status": "connected", "error": ""})
     widget._page.post = sent.append  # type: ignore[method-assign]
     with pytest.raises(ValueError, match="sideband=True") as info:
         widget.update(tools=[{**MCP_TOOL, "authorization": MCP_TOKEN + "x"}])

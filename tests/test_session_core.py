@@ -207,20 +207,30 @@ class NoSideband(Refusing):
         raise ConnectError("The token provider failed (RuntimeError). Check the Entra ID credentials.")
 
 
-def test_the_widget_mirrors_the_session_both_ways():
+def test_the_session_owns_the_call_state_and_the_widget_mirrors_it():
+    import traitlets
+
     import rt_widget as rt
 
     widget = rt.Realtime(provider=NoSideband(), sideband=True)
-    widget.set_state({"status": "connecting", "error": "", "call_id": ""})  # as the page's sync does it
-    assert widget.session.status == "connecting"
+    page = widget._on_message  # what the page sends over the comm
+    page({"kind": "state", "status": "connecting", "error": ""})  # the page reports; the session decides
+    assert widget.session.status == widget.status == "connecting"
     widget.session.call_started("rtc_1")  # the session's news reaches the traits
     assert widget.call_id == "rtc_1"
     assert widget.error.startswith("The sideband could not join call rtc_1")
-    # The page sets status and error in one sync; clearing error must not hide the sideband's failure.
-    widget.set_state({"status": "connected", "error": ""})
+    # The page reports status and error together; clearing error must not hide the sideband's failure.
+    page({"kind": "state", "status": "connected", "error": ""})
     assert widget.status == widget.session.status == "connected"
     assert widget.error == widget.session.error
     assert widget.error.startswith("The sideband could not join call rtc_1")
-    widget.set_state({"status": "closed", "error": ""})
+    page({"kind": "state", "status": "closed", "error": ""})
     assert widget.session.error == widget.error == ""
+    # A page's sync of the traits, or a user's assignment, does not change the session's state.
+    widget.set_state({"status": "connected", "error": "from the page"})
+    assert widget.session.status == "closed" and widget.session.error == ""
+    with pytest.raises(traitlets.TraitError, match="read-only"):
+        widget.status = "connected"
+    page({"kind": "state", "status": "bogus", "error": ""})  # not a state: dropped with a warning
+    assert widget.session.status == "closed"
     widget.close()

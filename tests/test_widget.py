@@ -174,7 +174,7 @@ def test_a_page_on_the_link_gets_its_answer_and_the_calls_commands_over_it(emula
         assert answer["id"] == "o1"
         rtc_client.accept(answer["sdp"])
         rtc_client.wait_for("session.created")
-        widget.status = "connected"
+        widget._on_message({"kind": "state", "status": "connected", "error": ""})
         widget.send({"type": "response.create"})
         assert json.loads(link.recv(5)) == {"kind": "send", "event": {"type": "response.create"}}
         assert widget._linked()
@@ -185,7 +185,7 @@ def test_commands_reach_the_browser(sent):
     widget = rt.Realtime(provider=Local())
     assert widget._repr_mimebundle_() is not None  # what displaying it does
     widget.connect()
-    widget.status = "connected"
+    widget._on_message({"kind": "state", "status": "connected", "error": ""})
     widget.send({"type": "response.create"})
     widget.hangup()
     assert sent.messages == [
@@ -210,7 +210,7 @@ def test_no_secret_in_synced_state(emulator):
 
 def connected_widget(sent: Captured, **settings: Any) -> rt.Realtime:
     widget = rt.Realtime(provider=Local(), **settings)
-    widget.status = "connected"
+    widget._on_message({"kind": "state", "status": "connected", "error": ""})
     return widget
 
 
@@ -348,7 +348,7 @@ def a_call(name: str, arguments: str, call_id: str = "call_1") -> list[dict[str,
 
 def test_a_tool_registered_while_connected_updates_the_session_and_runs(sent):
     widget = rt.Realtime(provider=Local(), tools=[])
-    widget.status = "connected"
+    widget._on_message({"kind": "state", "status": "connected", "error": ""})
 
     @widget.tool
     def double(x: int) -> int:
@@ -382,7 +382,7 @@ def test_approval_from_the_widget_or_from_python(sent):
         return "wiped"
 
     widget = rt.Realtime(provider=Local(), tools=[rt.Tool(wipe, needs_approval=True)])
-    widget.status = "connected"
+    widget._on_message({"kind": "state", "status": "connected", "error": ""})
     browser_says(widget, server_events(*a_call("wipe", '{"table": "users"}')))
     assert widget._approvals == [{"call_id": "call_1", "name": "wipe", "arguments": '{"table": "users"}'}]
     with pytest.raises(ValueError, match="No call 'call_9' waits for approval"):
@@ -427,7 +427,7 @@ def len_of(text: str) -> int:
 def test_the_text_repr_says_what_the_session_is_and_never_a_key(emulator):
     widget = rt.Realtime(provider=Local(emulator), voice="marin", model="gpt-realtime-mini")
     browser_says(widget, {"kind": "events", "events": [wire(0, "session.created"), wire(1, "response.done")]})
-    widget.call_id = "rtc_abc"
+    widget._on_message({"kind": "call", "call_id": "rtc_abc"})
     text = repr(widget)
     assert text == (
         "Realtime(status='idle', provider='emulator', model='gpt-realtime-mini', voice='marin', "
@@ -479,7 +479,7 @@ def test_a_page_that_speaks_up_counts_as_a_view(sent):
 )
 def test_say_without_a_call_says_why_in_words(status, error, says):
     widget = rt.Realtime(provider=Local())
-    widget.status, widget.error = status, error
+    widget.session.set_state(status=status, error=error)
     with pytest.raises(RuntimeError) as info:
         widget.say("hi")
     assert says in str(info.value)
@@ -488,7 +488,7 @@ def test_say_without_a_call_says_why_in_words(status, error, says):
 
 def test_say_while_connecting_goes_to_the_page(sent):
     widget = rt.Realtime(provider=Local())
-    widget.status = "connecting"
+    widget._on_message({"kind": "state", "status": "connecting", "error": ""})
     widget.say("hi")
     assert [m["event"]["type"] for m in sent.messages] == ["conversation.item.create", "response.create"]
 
@@ -541,7 +541,7 @@ def test_a_sideband_that_cannot_join_is_reported(caplog):
     server = RefusingServer()
     try:
         widget = rt.Realtime(provider=SidebandTo(server.url), sideband=True)
-        widget.status = "connecting"
+        widget._on_message({"kind": "state", "status": "connecting", "error": ""})
         with caplog.at_level("WARNING", logger="rt_widget._widget"):
             widget._on_call("rtc_1")
             wait_until(lambda: widget.error != "")
@@ -550,8 +550,7 @@ def test_a_sideband_that_cannot_join_is_reported(caplog):
         assert "wait_for() cannot see them while a cell runs" in widget.error
         assert any("sideband could not join" in r.getMessage() for r in caplog.records)
 
-        widget.error = ""  # the page clears it when its call connects...
-        widget.status = "connected"
+        widget._on_message({"kind": "state", "status": "connected", "error": ""})  # the page says: no error...
         assert "sideband could not join" in widget.error  # ...and it comes back
 
         with pytest.raises(RuntimeError) as info:

@@ -53,9 +53,9 @@ export function renderControls(root: HTMLElement, model: AnyModel<RealtimeModel>
 	);
 	root.append(bar);
 
-	const inCall = () => ["connecting", "connected"].includes(model.get("status"));
+	const inCall = () => ["connecting", "connected"].includes(session.status);
 	const update = () => {
-		const state = model.get("status");
+		const state = session.status;
 		root.dataset.status = state;
 		setText(connect, inCall() ? "Hang up" : "Connect");
 		connect.setAttribute("aria-label", inCall() ? "Hang up the call" : "Connect to the realtime model");

@@ -23,6 +23,8 @@ from .core import Session
 log = protect_logger(logging.getLogger(__name__))
 
 Message = dict[str, Any]
+PAGE_STATES = frozenset({"connecting", "connected", "closed", "error"})
+"""The states a page's call reports (``idle`` is the session's own, before any call)."""
 
 
 class PageTransport:
@@ -87,6 +89,8 @@ class PageTransport:
             self._on_offer(str(msg.get("id", "")), str(msg.get("sdp", "")), page)
         elif kind == "events":
             self._on_events(str(msg.get("stream", "")), msg.get("events") or [])
+        elif kind == "state":
+            self._on_state(msg)
         elif kind == "call":
             self._session.call_started(str(msg.get("call_id") or ""))
         elif kind == "approval":
@@ -122,6 +126,14 @@ class PageTransport:
                     t_browser=t / 1000 if t is not None else None,
                 )
         self._session.events.flush()
+
+    def _on_state(self, msg: Message) -> None:
+        """The page's call changed state: the session takes it as its own (a new call has no id yet)."""
+        status, error = msg.get("status"), msg.get("error")
+        if (status is not None and status not in PAGE_STATES) or not isinstance(error, str):
+            log.warning("A state message from the page with status %r was dropped.", status)
+            return
+        self._session.set_state(status=status, error=error, call_id="" if status == "connecting" else None)
 
     def _on_stats(self, msg: Message) -> None:
         """One sample of the browser's transport statistics; fields of the wrong kind are left out."""
