@@ -13,7 +13,7 @@ export function renderNotice(root: HTMLElement, text: string | null): () => void
 }
 
 export function renderSessionNotice(root: HTMLElement, model: AnyModel<RealtimeModel>): () => void {
-	const notice = h("div", { class: "rt-notice rt-session-notice", role: "status" });
+	const notice = h("div", { class: "rt-session-notice", role: "status" });
 	root.append(notice);
 	const update = () => {
 		const text = model.get("notice") ?? "";
