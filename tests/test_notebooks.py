@@ -1,10 +1,12 @@
-"""The analysis notebook runs top to bottom on the recording shipped with it."""
+"""The example notebooks run top to bottom: analysis on the shipped recording, experiments against the emulator."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 from nbclient import NotebookClient
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
@@ -20,3 +22,21 @@ def test_analysis_notebook_runs_on_the_shipped_recording():
     assert "hello there" in text  # the transcript
     assert "cancelled" in text  # the interrupted turn
     assert any("image/png" in o.get("data", {}) for o in outputs)  # the plots
+
+
+def test_experiments_notebook_runs_against_the_emulator(tmp_path):
+    # In a copy, so the run's folder stays out of the repository.
+    shutil.copy(NOTEBOOKS / "experiments.ipynb", tmp_path)
+    shutil.copytree(NOTEBOOKS / "data" / "utterances", tmp_path / "data" / "utterances")
+    nb = nbformat.read(tmp_path / "experiments.ipynb", as_version=4)
+    NotebookClient(nb, timeout=300, resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
+    assert not [o for o in outputs if o.output_type == "error"]
+    text = "\n".join(str(o.get("data", {}).get("text/plain", "")) for o in outputs)
+    assert "pirate/vad0.8" in text and "plain/vad0.5" in text  # the table and the SQL
+    assert "Ahoy" in text  # the pirate configs' replies
+    assert any("image/png" in o.get("data", {}) for o in outputs)  # the comparison plot
+    results = pd.concat(pd.read_parquet(p) for p in (tmp_path / "runs/instructions-vad/results").glob("*.parquet"))
+    assert len(results) == 12 and set(results["status"]) == {"ok"}
+    heard = results.set_index(["config", "input"])["user_transcript"].map(lambda t: t[0].strip(" .!?").lower())
+    assert heard.xs("hello_there", level="input").eq("hello there").all()

@@ -20,7 +20,7 @@ import pytest
 
 from rt_widget import Emulator
 from rt_widget.emulator import tts
-from rt_widget.peer import Capture, Clip, KernelPeer, PeerClosedError, media_loop
+from rt_widget.peer import Capture, Clip, KernelPeer, Microphone, PeerClosedError, Playback, media_loop
 from rt_widget.peer.clips import RATE
 from tests.samples import speech
 
@@ -382,3 +382,24 @@ def test_capture_keeps_time_stamped_frames_within_its_limit():
     window = capture.audio(since=t0 + 4, until=t0 + 4.5)
     assert window.duration_s == pytest.approx(0.5, abs=0.03)
     assert capture.audio(since=t0 + 10).start is None
+
+
+def test_a_playback_reports_its_longest_gap_between_frames() -> None:
+    async def body() -> tuple[Microphone, Playback, Playback]:
+        mic = Microphone()
+        await mic.recv()  # an idle frame, long before the clips are queued: no gap of theirs
+        time.sleep(0.15)  # noqa: ASYNC251 - the wait must not let the loop run the clock
+        steady, stalled = mic.play(Clip.silence(0.2)), mic.play(Clip.silence(0.2))  # 10 frames each
+        for i in range(20):
+            await mic.recv()
+            if i == 14:
+                time.sleep(0.1)  # noqa: ASYNC251 - the loop stalls (a blocking callback) mid second clip
+        mic.stop()
+        return mic, steady, stalled
+
+    mic, steady, stalled = asyncio.run(body())
+    assert steady.ended_at is not None
+    assert stalled.ended_at is not None
+    assert 0.015 <= steady.max_gap_s < 0.07  # 20 ms frames, loosely: the machine may be busy
+    assert stalled.max_gap_s >= 0.1
+    assert mic.restarts == 0  # 100 ms late is caught up, not a restart

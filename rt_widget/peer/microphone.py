@@ -45,12 +45,16 @@ class Playback:
     started_at, ended_at:
         Wall-clock times (``time.time()``) at which the frames holding the clip's first and
         last samples were sent; ``None`` until then.
+    max_gap_s:
+        The longest interval between two consecutive frames of the clip leaving the
+        microphone (20 ms when paced exactly): how evenly the service heard it.
     """
 
     def __init__(self, clip: Clip) -> None:
         self.clip = clip
         self.started_at: float | None = None
         self.ended_at: float | None = None
+        self.max_gap_s = 0.0
         self._future: concurrent.futures.Future[Playback] = concurrent.futures.Future()
 
     def done(self) -> bool:
@@ -93,6 +97,7 @@ class Microphone(MediaStreamTrack):
         self._start: float | None = None  # monotonic time the frame clock started
         self._index = 0  # frames released since the clock (re)started
         self._stopped = False
+        self._last_sent: float | None = None  # monotonic time the previous frame left
         self.frames_sent = 0
         self.max_late_s = 0.0
         """The latest any frame left after its due time (pacing accuracy)."""
@@ -140,11 +145,17 @@ class Microphone(MediaStreamTrack):
             self.restarts += 1
             self._start, self._index = now, 0
             due = now
-        self.max_late_s = max(self.max_late_s, time.monotonic() - due)
-        samples, started, finished = self._take()
+        released = time.monotonic()
+        self.max_late_s = max(self.max_late_s, released - due)
+        samples, playing, started, finished = self._take()
         sent_at = time.time()
         for playback in started:
             playback.started_at = sent_at
+        if self._last_sent is not None:
+            for playback in playing:
+                if playback not in started:  # its previous frame left at _last_sent
+                    playback.max_gap_s = max(playback.max_gap_s, released - self._last_sent)
+        self._last_sent = released
         for playback in finished:
             playback.ended_at = sent_at
             playback._future.set_result(playback)
@@ -155,15 +166,17 @@ class Microphone(MediaStreamTrack):
         self.frames_sent += 1
         return frame
 
-    def _take(self) -> tuple[np.ndarray[Any, np.dtype[np.int16]], list[Playback], list[Playback]]:
-        """One frame of samples from the queue; the playbacks it starts and finishes."""
+    def _take(self) -> tuple[np.ndarray[Any, np.dtype[np.int16]], list[Playback], list[Playback], list[Playback]]:
+        """One frame of samples from the queue; the playbacks in it, those it starts and those it finishes."""
         out = np.zeros(FRAME, np.int16)
+        playing: list[Playback] = []
         started: list[Playback] = []
         finished: list[Playback] = []
         filled = 0
         with self._queue_lock:
             while filled < FRAME and self._queue:
                 head = self._queue[0]
+                playing.append(head)
                 if self._offset == 0:
                     started.append(head)
                 part = head.clip.samples[self._offset : self._offset + FRAME - filled]
@@ -173,7 +186,7 @@ class Microphone(MediaStreamTrack):
                 if self._offset >= len(head.clip.samples):
                     finished.append(self._queue.popleft())
                     self._offset = 0
-        return out, started, finished
+        return out, playing, started, finished
 
     def stop(self) -> None:
         """End the track; queued clips fail with :class:`PeerClosedError`."""
