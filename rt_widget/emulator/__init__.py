@@ -17,7 +17,7 @@ from aiohttp import web
 
 from .._checks import whole
 from .._loop import BackgroundLoop
-from . import _loopback
+from . import _loopback, asr_worker
 from .call import Call, check_burst
 from .faults import Faults
 from .middleware import http_logger
@@ -87,6 +87,7 @@ class Emulator:
             sock.close()
             self._loop.close()
             raise
+        asr_worker.warm_up()  # its process starts while the first call is set up
 
     async def _start(self, sock: socket.socket, loopback: bool) -> None:
         # Loopback binds offer 127.0.0.1 only; network binds offer the machine's addresses, or

@@ -5,6 +5,8 @@ phrases is reliable. The list is the scripted model's own phrases, "call <tool>"
 function tool, and any phrases given in the session's ``transcription.prompt`` (one per line
 or separated by ``|``).
 
+The emulator runs this in a process of its own (see :mod:`.asr_worker`).
+
 Limits, measured on espeak-ng speech: about 80% of phrases are found across four voices
 (10 phrases x 4 voices: 32/40), more with the default en-us voice; pocketsphinx adapts to
 the audio it has heard, so a phrase can be missed by a fresh decoder and found later (for
@@ -104,6 +106,8 @@ _lock = threading.Lock()
 def recognize(samples: npt.NDArray[np.int16], rate: int, phrases: list[str]) -> str:
     """Which of ``phrases`` was said in ``samples`` (blocking; run it in a worker thread)."""
     global _recognizer  # the acoustic model is large: load it once per process
+    if len(samples) == 0:
+        return ""  # nothing said (and nothing to resample)
     with _lock:
         if _recognizer is None:
             _recognizer = _Recognizer()
@@ -113,3 +117,4 @@ def recognize(samples: npt.NDArray[np.int16], rate: int, phrases: list[str]) -> 
 def transcribe(samples: npt.NDArray[np.int16], rate: int, session: dict[str, Any]) -> str:
     """The phrase heard in ``samples``, among those :func:`phrases_for` the session."""
     return recognize(samples, rate, phrases_for(session))
+

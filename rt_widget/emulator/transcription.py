@@ -1,8 +1,8 @@
 """Transcribing committed user turns, and what the scripted model understood of them.
 
-Every committed turn is recognized offline (the scripted model needs words), in a worker
-thread. The ``conversation.item.input_audio_transcription.*`` events go out only when the
-session asks for transcription.
+Every committed turn is recognized offline (the scripted model needs words), in the
+recognizer's own process (see :mod:`.asr_worker`). The ``conversation.item.input_audio_transcription.*``
+events go out only when the session asks for transcription.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from . import asr
+from . import asr_worker
 from .model import item_text
 
 INPUT_RATE = 24_000  # audio/pcm in events: 16-bit mono at 24 kHz
@@ -58,7 +58,7 @@ class Transcriber:
     async def _run(self, item: dict[str, Any], pcm: npt.NDArray[np.int16]) -> None:
         session = self._session()
         try:
-            text = await asyncio.to_thread(asr.transcribe, pcm, INPUT_RATE, session)
+            text = await asr_worker.transcribe(pcm, INPUT_RATE, session)
         except Exception as exc:  # the turn goes on unheard, as an unintelligible one would
             logger.warning("The emulator could not recognize a turn: %s: %s", type(exc).__name__, exc)
             text = ""
