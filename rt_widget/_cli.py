@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 import warnings
+from pathlib import Path
 
 DEFAULT_KEY = "sk-emulator-local"
 
@@ -32,8 +33,47 @@ def main(argv: list[str] | None = None) -> int:
         help=f"the standard key clients must send (default: {DEFAULT_KEY}, a well-known "
         "local-only value; choose your own when others share the machine)",
     )
+    notebooks = commands.add_parser(
+        "notebooks",
+        help="copy the example notebooks into a folder",
+        description="Copy the example notebooks, and the data they read, into DIR. "
+        "Files already there are left alone unless --force is given.",
+    )
+    notebooks.add_argument(
+        "dir",
+        nargs="?",
+        default="rt-widget-notebooks",
+        metavar="DIR",
+        help="the folder to copy into, created if missing (default: rt-widget-notebooks)",
+    )
+    notebooks.add_argument("--force", action="store_true", help="overwrite files that are already in DIR")
     args = parser.parse_args(argv)
+    if args.command == "notebooks":
+        return _copy_notebooks(Path(args.dir), args.force)
     return _run_emulator(args.host, args.port, args.api_key)
+
+
+def _copy_notebooks(target: Path, force: bool) -> int:
+    from ._notebooks import NotebooksError, copy_examples
+
+    try:
+        copied, replaced = copy_examples(target, force=force)
+    except NotebooksError as exc:
+        print(f"rt-widget: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"rt-widget: cannot copy the notebooks into {target}: {reason}{where}.", file=sys.stderr)
+        print("Name a folder you can write to.", file=sys.stderr)
+        return 1
+    overwritten = f", overwriting {len(replaced)}" if replaced else ""
+    print(f"Copied {len(copied)} files into {target}{overwritten}:")
+    for path in copied:
+        print(f"  {path.as_posix()}")
+    quickstart = (target / "quickstart.ipynb").as_posix()
+    print(f"Start with {quickstart}: with no OPENAI_API_KEY set, it runs offline on the built-in emulator.")
+    return 0
 
 
 def _run_emulator(host: str, port: int, api_key: str) -> int:

@@ -4,7 +4,17 @@
 source "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
 
 apt_install chromium iproute2 util-linux
-build_frontend
+
+# `npm ci`, not `npm install` (which _common.sh's build_frontend runs for the quickstart): it
+# installs exactly what package-lock.json lists, into an emptied node_modules/, and fails if
+# the lockfile and package.json disagree, where `npm install` would resolve again and rewrite
+# the lockfile. The lockfile lists every platform's optional packages (esbuild, biome, rolldown,
+# lightningcss, typescript), so it installs on any machine and never changes.
+command -v npm >/dev/null || { echo "Node.js 20+ and npm are needed to build the widget." >&2; exit 1; }
+step "Installing JS dependencies exactly as package-lock.json locks them (npm ci)"
+npm ci --no-audit --no-fund --loglevel=error
+step "Building the widget (esbuild -> rt_widget/static/)"
+npm run --silent build
 python_env test
 
 step "Building the sdist and the wheel (dist/), and a wheelhouse of their dependencies"

@@ -1,4 +1,5 @@
-"""The built sdist and wheel carry the JS bundle; the wheel installs and imports without Node.
+"""The built sdist and wheel carry the JS bundle and the example notebooks; the wheel installs
+and imports without Node, and its ``rt-widget notebooks`` writes the notebooks.
 
 scripts/test.sh builds dist/ and a wheelhouse of the dependencies (.cache/wheelhouse) before
 pytest runs, so this test installs offline.
@@ -20,6 +21,13 @@ ROOT = Path(__file__).resolve().parents[1]
 DIST = ROOT / "dist"
 WHEELHOUSE = ROOT / ".cache" / "wheelhouse"
 BUNDLE = ["rt_widget/static/widget.js", "rt_widget/static/widget.css"]
+NOTEBOOKS = ROOT / "notebooks"
+
+
+def example_files() -> set[str]:
+    """The repository's notebooks and the data they read, relative to notebooks/."""
+    found = [*NOTEBOOKS.glob("*.ipynb"), *(p for p in (NOTEBOOKS / "data").rglob("*") if p.is_file())]
+    return {p.relative_to(NOTEBOOKS).as_posix() for p in found}
 
 
 def built(pattern: str) -> Path:
@@ -37,6 +45,14 @@ def test_wheel_contains_the_bundle_and_enables_the_server_extension():
     assert any(name.endswith(f".data/data/{enable}") for name in names)
 
 
+def test_wheel_contains_every_example_notebook_and_its_data_and_nothing_else():
+    prefix = "rt_widget/notebooks/"
+    names = zipfile.ZipFile(built("rt_widget-*.whl")).namelist()
+    packaged = {name.removeprefix(prefix) for name in names if name.startswith(prefix)}
+    assert {"quickstart.ipynb", "data/emulator_session.jsonl"} <= example_files()
+    assert packaged == example_files()  # a new notebook needs a line in pyproject.toml's force-include
+
+
 def test_sdist_contains_the_bundle_and_the_sources():
     with tarfile.open(built("rt_widget-*.tar.gz")) as sdist:
         names = {name.split("/", 1)[1] for name in sdist.getnames() if "/" in name}
@@ -44,7 +60,10 @@ def test_sdist_contains_the_bundle_and_the_sources():
         assert path in names
 
 
-def test_wheel_installs_and_imports_in_a_fresh_venv_without_node(tmp_path):
+@pytest.fixture(scope="module")
+def wheel_venv(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """A fresh virtual environment with the built wheel installed offline: its bin/ and an env with no node."""
+    tmp_path = tmp_path_factory.mktemp("wheel")
     target = tmp_path / "venv"
     venv.create(target, with_pip=True, symlinks=True)
     bindir = target / "bin"
@@ -68,6 +87,12 @@ def test_wheel_installs_and_imports_in_a_fresh_venv_without_node(tmp_path):
         check=True,
         cwd=tmp_path,
     )
+    return bindir, env
+
+
+def test_wheel_installs_and_imports_in_a_fresh_venv_without_node(wheel_venv, tmp_path):
+    bindir, env = wheel_venv
+    target = bindir.parent
     probe = (
         "import pathlib, rt_widget\n"
         "static = pathlib.Path(rt_widget.__file__).parent / 'static'\n"
@@ -80,3 +105,25 @@ def test_wheel_installs_and_imports_in_a_fresh_venv_without_node(tmp_path):
     static_dir, size = result.stdout.split()
     assert Path(static_dir).is_relative_to(target)
     assert int(size) > 1000
+
+
+def test_the_installed_command_writes_the_example_notebooks(wheel_venv, tmp_path):
+    bindir, env = wheel_venv
+    result = subprocess.run(
+        [bindir / "rt-widget", "notebooks", "examples"], env=env, cwd=tmp_path, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    written = {
+        p.relative_to(tmp_path / "examples").as_posix() for p in (tmp_path / "examples").rglob("*") if p.is_file()
+    }
+    assert written == example_files()
+    for name in written:
+        assert (tmp_path / "examples" / name).read_bytes() == (NOTEBOOKS / name).read_bytes()
+    assert f"Copied {len(written)} files into examples" in result.stdout
+
+    again = subprocess.run(
+        [bindir / "rt-widget", "notebooks", "examples"], env=env, cwd=tmp_path, capture_output=True, text=True
+    )
+    assert again.returncode == 1
+    assert "nothing was copied" in again.stderr
+    assert "Traceback" not in again.stderr

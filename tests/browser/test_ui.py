@@ -1,11 +1,14 @@
 """Every control of the widget, driven in a real JupyterLab, checked where it lands: the kernel.
 
 Also: push-to-talk with the fake microphone saying "hello there", the 50,000-event log, the
-compact layout, and the screenshots in docs/ (light and dark, during a conversation).
+compact layout, and the README's screenshots (light and dark, during a conversation): into the
+ignored build/screenshots/, or over docs/widget-*.png with RT_WIDGET_UPDATE_SCREENSHOTS=1
+(what `bash scripts/screenshots.sh` does).
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +23,14 @@ from tests.browser.lab import KernelProbe, LabServer
 from tests.browser.mic import browser_hearing, speech_wav
 from tests.browser.notebook import open_and_run, write_notebook
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def screenshot_folder() -> Path:
+    """docs/ only when asked: a test run must not rewrite the README's tracked images."""
+    if os.environ.get("RT_WIDGET_UPDATE_SCREENSHOTS") == "1":
+        return ROOT / "docs"
+    return ROOT / "build" / "screenshots"
 
 
 def events_of(kernel: KernelProbe, type_: str) -> list[dict]:
@@ -226,11 +236,10 @@ def get_weather(city: str) -> dict:
         page.locator(".rt-log summary").click()
         page.get_by_label("Filter events").fill("response.")
         page.locator(".rt-log-row").nth(3).click()
-        DOCS.mkdir(exist_ok=True)
-        page.locator(".jp-OutputArea-output").filter(has=page.locator(".rt-widget")).screenshot(
-            path=DOCS / f"widget-{theme}.png"
-        )
-        assert (DOCS / f"widget-{theme}.png").stat().st_size > 20_000
+        shot = screenshot_folder() / f"widget-{theme}.png"
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        page.locator(".jp-OutputArea-output").filter(has=page.locator(".rt-widget")).screenshot(path=shot)
+        assert shot.stat().st_size > 20_000
     finally:
         kernel.execute("s.hangup()")
         kernel.close()
