@@ -99,6 +99,7 @@ class Call:
         self._played: list[Playback] = []  # what the microphone said, for the latency as heard
         self._captures: list[Capture] = []  # the model's voice, one capture per call (renewed ones too)
         self.session.subscribe(self._on_state)
+        self._cursor = 0  # where the next wait starts looking: after the last command, or the last wait
 
     # -- connecting ----------------------------------------------------------------------------
 
@@ -196,6 +197,7 @@ class Call:
         peer = self._transport.peer
         if peer is None or self.session.status != "connected":
             raise RuntimeError(f"Cannot play {clip.label}: the call is not connected (status {self.status!r}).")
+        self._mark()
         playback = peer.play(clip)
         self._played.append(playback)
         return playback
@@ -229,15 +231,22 @@ class Call:
 
     def say(self, text: str) -> None:
         """Add a user text message and ask for a reply."""
+        self._mark()
         self.session.say(text)
 
     def send(self, event: dict[str, Any]) -> None:
         """Send one client event; it is logged as a ``client`` event."""
+        self._mark()
         self.session.send(event)
 
     def update(self, **settings: Any) -> None:
         """Change session settings (a ``session.update`` is sent while connected)."""
+        self._mark()
         self.session.update(**settings)
+
+    def _mark(self) -> None:
+        """A command: the waits after it count what it caused, even what came before they began."""
+        self._cursor = len(self.events)
 
     def tool(self, fn: Callable[..., Any] | None = None, **options: Any) -> Any:
         """Offer a Python function to the model (see :meth:`rt_widget.Realtime.tool`)."""
@@ -257,8 +266,17 @@ class Call:
         timeout: float | None = 30,  # noqa: ASYNC109 - the API the docs show
         predicate: Callable[[dict[str, Any]], object] | None = None,
     ) -> dict[str, Any]:
-        """Wait for the next event of ``type_`` and return it (see :meth:`Session.wait_for`)."""
-        return await self.session.wait_for(type_, timeout, predicate)
+        """Wait for the next event of ``type_`` and return it (see :meth:`Session.wait_for`).
+
+        Waits go through the log in order: the first event that counts is the first one after
+        the latest command (``say``, ``play``, ``send``, ``update``) or the event the previous
+        wait returned, whichever is later. So ``call.say("hi")`` then ``call.wait_for(...)``
+        finds the reply even if it came before the wait began, and two waits in a row for
+        ``response.done`` return two different replies.
+        """
+        event = await self.session.wait_for(type_, timeout, predicate, since=self._cursor)
+        self._cursor = max(self._cursor, _position(self.events, event) + 1)
+        return event
 
     def wait(
         self,
@@ -268,7 +286,7 @@ class Call:
     ) -> dict[str, Any]:
         """Blocking :meth:`wait_for`, for scripts (not from a coroutine: it would block its loop)."""
         # On rt-widget's I/O loop, so it also works where a loop is running (a notebook cell).
-        return io_loop().run(self.session.wait_for(type_, timeout, predicate))
+        return io_loop().run(self.wait_for(type_, timeout, predicate))
 
     def transcript(self) -> pd.DataFrame:
         """Both sides of the conversation, one row per item."""
@@ -299,6 +317,12 @@ class Call:
 
     def __repr__(self) -> str:
         return f"Call(status={self.status!r}, provider={self.session.provider.name!r}, events={len(self.events)})"
+
+
+def _position(events: EventLog, event: dict[str, Any]) -> int:
+    """Where ``event`` (the very object) is in ``events``, searching from the end; -1 if absent."""
+    logged = [e for (e,) in events.rows("event")]
+    return next((i for i in range(len(logged) - 1, -1, -1) if logged[i] is event), -1)
 
 
 def as_clip(source: Source, voice: str) -> Clip:

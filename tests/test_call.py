@@ -262,3 +262,18 @@ def test_session_expired_without_renew_says_what_to_do(emu):
             time.sleep(0.05)
         assert call.status == "error"
         assert "renew=True" in call.error
+
+
+def test_waits_find_a_reply_that_came_first_and_go_through_the_log_in_order(emu):
+    with rt.Call(provider=Local(emu), output_modalities=["text"]) as call:
+        call.say("hello")
+        time.sleep(1.0)  # the reply is in before the wait begins
+        created = call.wait("response.created", timeout=5)
+        first = call.wait("response.done", timeout=5)
+        with pytest.raises(TimeoutError):  # that reply was returned already: no other is coming
+            call.wait("response.done", timeout=0.5)
+        call.say("thanks")
+        second = call.wait("response.done", timeout=15)
+    assert created["response"]["id"] == first["response"]["id"] != second["response"]["id"]
+    assert [first, second] == call.events.of_type("response.done")
+    assert second["response"]["output"][0]["content"][0]["text"] == "You are welcome!"
