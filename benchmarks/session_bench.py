@@ -10,6 +10,8 @@ Run it in a loopback-only network namespace (as the tests do):
 2. Latency from the browser receiving an event to the Python callback, at 50, 500 and 5,000
    events/s. Targets at 500/s: p50 < 5 ms, p99 < 30 ms.
 3. The highest sustained rate (2 s bursts) with zero loss and order kept. Target >= 5,000/s.
+4. The 500 events/s latency again with observers on every conversation trait and a Label
+   ``dlink``ed to ``event_count`` (issue 17): it should match the plain row within noise.
 
 The emulator runs in its own process (``rt-widget emulator``), as the real service would be
 remote. Latency is also reported with the emulator embedded in the kernel (the no-key
@@ -151,6 +153,7 @@ def latency_section(
     realtime: str,
     emulator: SimpleNamespace | None,
     teardown: str = "s.hangup()",
+    rates: tuple[int, ...] = (50, 500, 5000),
 ) -> list[tuple[str, int, float, float, int]]:
     """A fresh notebook whose session ``s`` is made by ``realtime``: connect, measure each rate."""
     close_notebooks(page)
@@ -158,7 +161,7 @@ def latency_section(
     kernel = open_and_run(page, lab, path)
     page.locator(".rt-connect").click()
     kernel.wait_until("s.status == 'connected'")
-    rows = [(label, rate, *latency(kernel, emulator, rate)) for rate in (50, 500, 5000)]
+    rows = [(label, rate, *latency(kernel, emulator, rate)) for rate in rates]
     kernel.execute(teardown)
     kernel.close()
     return rows
@@ -193,6 +196,17 @@ SESSION_CELL = (
     "def on_event(e):\n    lat.append(time.time() - s.events[-1]['t_browser'])\n"
     "    order.append(e['rate_limits'][0]['remaining'])\n"
     "s.on('rate_limits.updated', on_event)\ns"
+)
+
+# Section 4 (issue 17): what a dashboard attaches to the conversation traits. The kernel-only ones
+# change with every event, on the link's thread; the synced ones through the throttle.
+OBSERVERS = (
+    "import ipywidgets as widgets\n"
+    "changes = []\n"
+    "s.observe(lambda c: changes.append(c['name']), names=['last_event', 'transcript_rows', 'event_count', "
+    "'active_response', 'cost_usd', 'caption'])\n"
+    "count = widgets.Label()\n"
+    "widgets.dlink((s, 'event_count'), (count, 'value'), str)"
 )
 
 
@@ -248,6 +262,16 @@ def main() -> None:
             "turn_detection=None, loopback=False)",
             emulator,
         )
+        rows += latency_section(
+            page,
+            lab,
+            "observed",
+            "import time\nimport rt_widget as rt\nfrom rt_widget.providers import OpenAI",
+            f"s = rt.Realtime(provider=OpenAI(api_key={emulator.api_key!r}, base_url={emulator.base_url!r}), "
+            f"turn_detection=None)\n{OBSERVERS}",
+            emulator,
+            rates=(500,),
+        )
         browser.close()
     proc.terminate()
 
@@ -261,6 +285,7 @@ def main() -> None:
     for where, rate, p50, p99, n in rows:
         print(f"  {where:>14} {rate:>12} {n:>8} {p50:>8.2f} {p99:>8.2f}")
     print("  targets at 500 ev/s: p50 < 5 ms, p99 < 30 ms (comm only: a browser on another machine)")
+    print("  observed: own process with observers on the conversation traits; same as own process within noise")
     print(f"\nHighest sustained rate with zero loss, order kept (2 s bursts): {best} ev/s (target >= 5000)")
 
 

@@ -19,6 +19,22 @@ export interface RealtimeModel {
 	_approvals: PendingApproval[];
 	/** What the kernel's session did by itself (a call renewed); empty when nothing. */
 	notice: string;
+	// The conversation as it goes, throttled by the kernel (4 updates a second at most).
+	/** How many events the kernel has logged. */
+	event_count: number;
+	/** The id of the response in progress; empty when none. */
+	active_response: string;
+	/** The session's running cost in USD; null when the model has no known price. */
+	cost_usd: number | null;
+	/** The latest message: its role and the last 500 characters of its text. */
+	caption: Caption;
+}
+
+/** The latest message as the kernel summarises it (see Realtime.caption). */
+export interface Caption {
+	/** "user", "assistant" (or "system"); empty before the first message. */
+	role: string;
+	text: string;
 }
 
 /** A tool call waiting for Approve or Deny (see rt_widget/dispatch.py). */

@@ -23,11 +23,12 @@ from .config import SessionConfig
 from .events import EventLog
 from .loopback import PageLink
 from .providers import Provider
-from .redaction import protect_logger
+from .redaction import protect_logger, redact
 from .session import PageTransport, Session
 from .session.core import Callback, Predicate
 from .session.renewal import RENEW_AFTER_S
 from .sideband import SidebandConnection
+from .throttle import Throttle
 
 log = protect_logger(logging.getLogger(__name__))
 _STATIC = pathlib.Path(__file__).parent / "static"
@@ -36,6 +37,11 @@ VIEW_WAIT_S = 5.0
 """After connect() with no view known, how long a page has to show up before the user is told."""
 _TRAITS = {"status": "status", "error": "error", "call_id": "call_id", "approvals": "_approvals", "notice": "notice"}
 """The session's state fields, and the traits that mirror them."""
+SYNC_INTERVAL_S = 0.25
+"""The least time between two updates of a synced conversation trait: 4 a second at most."""
+_THROTTLED = frozenset({"event_count", "active_response", "cost_usd", "caption"})
+"""The session's conversation fields that are synced traits (through the throttle); the others,
+``last_event`` and ``transcript_rows``, are kernel-only traits that follow every event."""
 
 
 class Realtime(anywidget.AnyWidget):
@@ -122,6 +128,34 @@ class Realtime(anywidget.AnyWidget):
     presenter = traitlets.Bool(False).tag(sync=True)
     """Presenter mode: large captions for a projector, the event log hidden."""
     _widget_id = traitlets.Unicode("").tag(sync=True)
+
+    # The conversation as it goes (see Session.conversation): small synced traits, updated at most
+    # SYNC_INTERVAL_S apart on the throttle's thread, and kernel-only ones that follow every event.
+    event_count = traitlets.Int(0, read_only=True).tag(sync=True)
+    """How many events are logged (``len(s.events)``). Synced and throttled: it changes at most 4 times
+    a second, always ending on the latest count; observers run on the ``rt-widget-throttle`` thread."""
+    active_response = traitlets.Unicode("", read_only=True).tag(sync=True)
+    """The id of the response in progress, ``""`` when none: set at ``response.created``, cleared at its
+    ``response.done`` and when a new call starts. Synced and throttled, as ``event_count``."""
+    cost_usd = traitlets.Float(0.0, allow_none=True, read_only=True).tag(sync=True)
+    """What the session has cost so far, in USD, priced as :meth:`cost` does (``price_model=`` on
+    Azure); ``None`` when the model has no known price. Grows at each ``response.done``. Synced and
+    throttled, as ``event_count``."""
+    caption = traitlets.Dict({"role": "", "text": ""}, read_only=True).tag(sync=True)
+    """The latest message as it is spoken or typed: its ``role`` (``user``, ``assistant``, ``system``) and the
+    last 500 characters of its ``text``, growing with each transcript delta (anything shaped like a
+    key is redacted). Synced and throttled, as ``event_count``."""
+    last_event = traitlets.Dict(read_only=True)
+    """The latest logged event: its ``index`` in :attr:`events` (``s.events[i]`` is the whole record),
+    ``type``, ``direction``, ``call_id``, ``item_id`` and ``response_id``, never its payload.
+    Kernel-only, changed by every event; observers run on the thread that brought it: the loopback
+    link's or the sideband's (also while a cell runs), or the main thread for comm batches (between
+    cells). Observe it; link widgets to the synced traits."""
+    transcript_rows: traitlets.List[dict[str, Any]] = traitlets.List(read_only=True)
+    """Both sides of the conversation live: one dict per item in order of appearance, with
+    ``item_id``, ``role``, ``kind``, ``text`` (growing with each delta) and ``interrupted``
+    (:meth:`transcript` gives the final table). Kernel-only, a new list at each change, on the
+    thread that brought the event, as ``last_event``."""
     # Calls waiting for Approve/Deny in the widget (names and arguments: no secrets).
     _approvals: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
 
@@ -158,6 +192,10 @@ class Realtime(anywidget.AnyWidget):
         self._session.attach(self._page)
         super().__init__(_widget_id=uuid.uuid4().hex, provider_name=self._session.provider.name, presenter=presenter)
         self._session.subscribe(self._mirror)
+        self._throttle = Throttle(self._show_conversation, SYNC_INTERVAL_S)
+        self._session.watch(self._follow)
+        now = self._session.conversation
+        self._show_conversation({name: now[name] for name in _THROTTLED})  # cost_usd is None for no price
         self.on_msg(lambda _widget, msg, _buffers: self._on_message(msg))
 
     # -- the session, mirrored -------------------------------------------------------------------
@@ -187,6 +225,22 @@ class Realtime(anywidget.AnyWidget):
         for name, value in changes.items():
             if name in _TRAITS:
                 self.set_trait(_TRAITS[name], value)  # read-only for users: the session owns them
+
+    def _follow(self, changes: dict[str, Any]) -> None:
+        """An event was logged (told in log order, on the thread that brought it): show what changed."""
+        for name in ("last_event", "transcript_rows"):
+            if name in changes:
+                self.set_trait(name, changes[name])
+        synced = {name: value for name, value in changes.items() if name in _THROTTLED}
+        if synced:
+            self._throttle.push(synced)
+
+    def _show_conversation(self, changes: dict[str, Any]) -> None:
+        """The throttle's delivery: the latest value of each synced field that changed."""
+        for name, value in changes.items():
+            if name == "caption":  # what the model said goes to the page and the saved notebook
+                value = {**value, "text": redact(value["text"])}
+            self.set_trait(name, value)
 
     # -- commands ------------------------------------------------------------------------------
 
@@ -388,6 +442,10 @@ class Realtime(anywidget.AnyWidget):
         page: PageTransport | None = getattr(self, "_page", None)  # close() also runs for a half-built widget
         if page is not None:
             page.close()
+        throttle: Throttle | None = getattr(self, "_throttle", None)
+        if throttle is not None:
+            self._session.unwatch(self._follow)
+            throttle.close(flush=False)  # nothing more to show in views that are going away
         super().close()
 
     # -- names the tests and the browser suite read (the session and the page hold the state) ----

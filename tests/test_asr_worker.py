@@ -24,7 +24,8 @@ def test_the_child_recognizes_what_the_process_itself_would(weather):
         heard = worker.recognize(weather.samples, weather.rate, phrases)
         assert heard == asr.recognize(weather.samples, weather.rate, phrases) == "hello there"
         child = worker._child
-        assert child is not None and child.pid != os.getpid()
+        assert child is not None
+        assert child.pid != os.getpid()
         assert worker.recognize(weather.samples[:0], weather.rate, phrases) == ""  # empty audio: nothing heard
     finally:
         worker.stop()
@@ -41,7 +42,8 @@ def test_a_dead_child_is_replaced_and_the_turn_still_recognized(weather):
         first.kill()
         first.wait(5)
         assert worker.recognize(weather.samples, weather.rate, ["hello there"]) != ""
-        assert worker._child is not None and worker._child.pid != first.pid
+        assert worker._child is not None
+        assert worker._child.pid != first.pid
     finally:
         worker.stop()
 
@@ -66,7 +68,8 @@ def test_the_child_keeps_stray_output_out_of_its_answers(weather, capfd):
         worker.stop()
     out, err = capfd.readouterr()
     assert out == ""  # the answers travel on the child's own pipe
-    assert "RuntimeWarning" not in err and "Traceback" not in err
+    assert "RuntimeWarning" not in err
+    assert "Traceback" not in err
 
 
 def test_a_child_dying_mid_turn_is_an_oserror_and_the_next_turn_works(weather, monkeypatch):
@@ -74,7 +77,8 @@ def test_a_child_dying_mid_turn_is_an_oserror_and_the_next_turn_works(weather, m
     try:
         worker.start()
         child = worker._child
-        assert child is not None and child.stdout is not None
+        assert child is not None
+        assert child.stdout is not None
         real_read = asr_worker.read
 
         def die_then_read(stream):

@@ -213,7 +213,8 @@ def test_renew_carries_the_conversation_past_session_expired(emu):
             "conversation.item.done", timeout=15, predicate=lambda e: _carried(e) and e["item"]["role"] == "assistant"
         )
         second = call.call_id
-        assert second.startswith("rtc_") and second != first
+        assert second.startswith("rtc_")
+        assert second != first
         assert call.status == "connected"
         call.say("thanks")
         call.wait("response.done", timeout=15)
@@ -225,7 +226,8 @@ def test_renew_carries_the_conversation_past_session_expired(emu):
     # The new call's conversation holds the old one as text, then goes on.
     texts = [(i["role"], (i["content"] or [{}])[0].get("text", "")) for i in items if i["type"] == "message"]
     assert texts[0] == ("user", "hello")
-    assert texts[1][0] == "assistant" and texts[1][1].startswith("Hello!")
+    assert texts[1][0] == "assistant"
+    assert texts[1][1].startswith("Hello!")
     assert texts[2] == ("user", "thanks")
     assert texts[3] == ("assistant", "You are welcome!")
     # The log keeps both calls; the analyses count each message once, in order.
@@ -234,7 +236,8 @@ def test_renew_carries_the_conversation_past_session_expired(emu):
     assert list(transcript["role"]) == ["user", "assistant", "user", "assistant"]
     assert list(transcript["text"])[::2] == ["hello", "thanks"]
     assert len(call.turns()) == 2
-    assert "renewed" in call.session.notice and "2 messages" in call.session.notice
+    assert "renewed" in call.session.notice
+    assert "2 messages" in call.session.notice
     assert not call.error
 
 
@@ -246,9 +249,10 @@ def test_renew_before_the_limit_once_the_reply_is_done(emu):
         call.wait("conversation.item.done", timeout=15, predicate=_carried)
         assert call.call_id != first
         replies = [r for r in call.events if r["type"] == "response.done"]
-        assert replies and replies[0]["t_kernel"] <= next(
+        assert replies
+        assert replies[0]["t_kernel"] <= next(
             r["t_kernel"] for r in call.events if r["type"] == "rt_widget.session_renewed"
-        )  # the reply in progress finished first
+        )
     assert "60-minute limit" in renewed["reason"]
     assert renewed["carried_items"] == 2
 

@@ -228,7 +228,8 @@ def test_the_session_owns_the_call_state_and_the_widget_mirrors_it():
     assert widget.session.error == widget.error == ""
     # A page's sync of the traits, or a user's assignment, does not change the session's state.
     widget.set_state({"status": "connected", "error": "from the page"})
-    assert widget.session.status == "closed" and widget.session.error == ""
+    assert widget.session.status == "closed"
+    assert widget.session.error == ""
     with pytest.raises(traitlets.TraitError, match="read-only"):
         widget.status = "connected"
     page({"kind": "state", "status": "bogus", "error": ""})  # not a state: dropped with a warning

@@ -117,4 +117,3 @@ def recognize(samples: npt.NDArray[np.int16], rate: int, phrases: list[str]) -> 
 def transcribe(samples: npt.NDArray[np.int16], rate: int, session: dict[str, Any]) -> str:
     """The phrase heard in ``samples``, among those :func:`phrases_for` the session."""
     return recognize(samples, rate, phrases_for(session))
-

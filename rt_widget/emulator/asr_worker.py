@@ -133,6 +133,7 @@ def write(stream: IO[bytes], data: bytes) -> None:
 
 def read(stream: IO[bytes]) -> bytes:
     """Receive one frame (``ValueError`` if the stream ends first)."""
+
     def exactly(n: int) -> bytes:
         data = stream.read(n)
         if data is None or len(data) != n:

@@ -11,9 +11,11 @@ reports; whoever shows the session (the widget) subscribes to its state and mirr
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 import contextlib
 import difflib
+import itertools
 import logging
 import os
 import pathlib
@@ -32,6 +34,7 @@ from .._loop import io_loop
 from ..config import VAD_FIELDS, SessionConfig, check_message_size
 from ..dispatch import Dispatcher
 from ..events import EventLog
+from ..live import Conversation
 from ..providers import CallAnswer, ConnectError, DirectCall, Provider
 from ..redaction import has_tool_credentials, protect_logger, redact, without_tool_credentials
 from ..sideband import SidebandConnection
@@ -57,6 +60,8 @@ Reply = Callable[[dict[str, Any]], None]
 StateObserver = Callable[[dict[str, Any]], None]
 """Told, with only the fields that changed, when ``status``, ``error``, ``call_id``, ``approvals`` or
 ``notice`` change."""
+ConversationWatcher = Callable[[dict[str, Any]], None]
+"""Told, for every logged event in log order, the fields of :attr:`Session.conversation` it changed."""
 
 
 class Session:
@@ -163,6 +168,12 @@ class Session:
         self._state_lock = threading.Lock()
         self._state: dict[str, Any] = {"status": "idle", "error": "", "call_id": "", "approvals": [], "notice": ""}
         self._observers: list[StateObserver] = []
+        # What the events add up to, updated in log order (under _lock); watchers hear it in that order.
+        self._conversation = Conversation(self._price_model)
+        self._watchers: list[ConversationWatcher] = []
+        self._news: collections.deque[dict[str, Any]] = collections.deque()
+        self._news_lock = threading.Lock()
+        self._telling = False  # a thread is telling the watchers the news (it tells all of it)
         after_s = check_renew(renew, renew_after_s)
         self._renewal = None if after_s is None else Renewal(self, after_s)
 
@@ -224,6 +235,64 @@ class Session:
         with self._state_lock:
             if observer in self._observers:
                 self._observers.remove(observer)
+
+    @property
+    def conversation(self) -> dict[str, Any]:
+        """What the events so far add up to, kept up to date event by event (cheap to read).
+
+        ``event_count`` (events logged), ``last_event`` (the latest one's ``index`` in the log,
+        ``type``, ``direction``, ``call_id``, ``item_id`` and ``response_id``, not its payload),
+        ``transcript_rows`` (both sides, one row per item in order of appearance, with
+        ``item_id``, ``role``, ``kind``, ``text`` and ``interrupted``; the text grows with each
+        delta), ``active_response`` (the id of the response in progress, ``""`` when none),
+        ``cost_usd`` (the running cost, ``None`` when the price model has no price) and
+        ``caption`` (the ``role`` and last 500 characters of the latest message that changed).
+        """
+        with self._lock:
+            return self._conversation.snapshot()
+
+    def watch(self, watcher: ConversationWatcher) -> None:
+        """Call ``watcher(changes)`` for every logged event, with the :attr:`conversation` fields it changed.
+
+        Watchers hear every event's changes once, in log order, on the thread that brought the
+        event (the loopback link's, the sideband's, or the main thread for comm batches); when
+        two threads bring events at once, the one already telling tells both, in order. A
+        watcher may call into the session (its own news then comes after the current one).
+        """
+        if not callable(watcher):
+            raise TypeError(f"watch() needs a callable; got {watcher!r}.")
+        with self._news_lock:
+            self._watchers.append(watcher)
+
+    def unwatch(self, watcher: ConversationWatcher) -> None:
+        """Stop telling ``watcher`` (nothing happens if it was not watching)."""
+        with self._news_lock:
+            if watcher in self._watchers:
+                self._watchers.remove(watcher)
+
+    def _tell_watchers(self) -> None:
+        """Tell the watchers the queued news in order, unless another thread is doing so (it takes ours too)."""
+        with self._news_lock:
+            if self._telling:
+                return
+            self._telling = True
+        try:
+            while True:
+                with self._news_lock:  # checked and cleared under one lock: no news is left behind
+                    if not self._news:
+                        self._telling = False
+                        return
+                    changes = self._news.popleft()
+                    watchers = list(self._watchers)
+                for watcher in watchers:
+                    try:
+                        watcher(changes)
+                    except Exception:  # one watcher must not keep the news from the others
+                        log.exception("A watcher of the conversation failed")
+        except BaseException:  # KeyboardInterrupt in a watcher: the next event's thread carries on
+            with self._news_lock:
+                self._telling = False
+            raise
 
     def set_state(self, *, status: str | None = None, error: str | None = None, call_id: str | None = None) -> None:
         """Record the call's state as the peer reports it (fields left out stay as they are).
@@ -427,6 +496,7 @@ class Session:
         type_: str,
         timeout: float | None = 30,  # noqa: ASYNC109 - the API the docs show
         predicate: Predicate | None = None,
+        since: int | None = None,
     ) -> dict[str, Any]:
         """Wait for the next event of ``type_`` (``"*"`` for any) and return it.
 
@@ -438,6 +508,9 @@ class Session:
             Seconds to wait (above 0), or ``None`` to wait as long as it takes.
         predicate:
             Only an event for which ``predicate(event)`` is true counts.
+        since:
+            Also count events logged already, from this position in :attr:`events` on (the
+            reply to a command may come before the wait begins).
 
         Raises
         ------
@@ -458,8 +531,12 @@ class Session:
             raise RuntimeError(self._no_direct_path())
         loop = asyncio.get_running_loop()
         waiter = _Waiter(type_, predicate, loop, loop.create_future())
-        with self._lock:
+        with self._lock:  # ingest appends under this lock: no event falls between the two
             self._waiters.append(waiter)
+            logged = [] if since is None else list(itertools.islice(self.events.rows("type", "event"), since, None))
+        for logged_type, event in logged:
+            if type_ in (logged_type, "*") and waiter.offer(event):
+                break
         try:
             return await asyncio.wait_for(waiter.future, seconds)
         except TimeoutError:
@@ -500,6 +577,7 @@ class Session:
                     return
                 self._seen.add(event_id)
             self.events.append(event, direction=direction, seq=seq, call_id=call_id, t_browser=t_browser)  # type: ignore[arg-type]
+            self._news.append(self._conversation.update(event, direction, call_id))  # in log order
             callbacks = [*self._callbacks.get(event.get("type", ""), []), *self._callbacks.get("*", [])]
             candidates = [w for w in self._waiters if w.type in (event.get("type"), "*")]
         try:  # the event is logged; whatever its shape, acting on it must not stop the batch
@@ -509,6 +587,7 @@ class Session:
         except Exception:
             log.warning("An event of type %r could not be acted on; it is logged as it came.", event.get("type"))
             log.debug("acting on the event failed", exc_info=True)
+        self._tell_watchers()  # first, so that callbacks on this thread find the traits showing the event
         for waiter in candidates:
             waiter.offer(event)  # the predicate runs outside the lock: it may read the session
         for callback in callbacks:
@@ -767,18 +846,18 @@ class _Waiter:
     ) -> None:
         self.type, self.predicate, self.loop, self.future = type_, predicate, loop, future
 
-    def offer(self, event: dict[str, Any]) -> None:
-        """Resolve with ``event`` if it is the one waited for (from any thread)."""
+    def offer(self, event: dict[str, Any]) -> bool:
+        """Resolve with ``event`` if it is the one waited for (from any thread); say whether it was."""
         if self.future.done():
-            return
+            return False
         try:
             matches, error = self.predicate is None or bool(self.predicate(event)), None
         except Exception as exc:  # the user's predicate failed: wait_for raises it, as it was
             matches, error = True, exc
-        if not matches:
-            return
-        with contextlib.suppress(RuntimeError):  # its loop has closed: nobody waits any more
-            self.loop.call_soon_threadsafe(_settle, self.future, event, error)
+        if matches:
+            with contextlib.suppress(RuntimeError):  # its loop has closed: nobody waits any more
+                self.loop.call_soon_threadsafe(_settle, self.future, event, error)
+        return matches
 
 
 def _settle(future: asyncio.Future[dict[str, Any]], event: dict[str, Any], exc: Exception | None) -> None:
