@@ -23,6 +23,7 @@ from av import AudioFrame
 
 from .._checks import finite, whole
 from ..beta import event_to_ga, server_event_to_beta
+from ..opus import OpusPackets, negotiated_opus
 from . import strict_json
 from .engine import Engine
 from .faults import SESSION_EXPIRED, Faults
@@ -136,6 +137,8 @@ class Call:
             await self._pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
             await self._pc.setLocalDescription(await self._pc.createAnswer())
             answer = str(self._pc.localDescription.sdp)
+            if negotiated_opus(answer):
+                self.speaker.opus = OpusPackets()
             if "a=candidate:" not in answer:
                 msg = "The emulator found no network address to offer as an ICE candidate; bind it to 127.0.0.1."
                 raise CallSetupError(msg)

@@ -26,12 +26,10 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.protocols import Validator
-from jsonschema.validators import validator_for
-from referencing import Registry
+if TYPE_CHECKING:
+    from jsonschema.protocols import Validator
 
 
 @dataclass(frozen=True)
@@ -312,6 +310,12 @@ class _Checker:
 
     def _validator(self, schema: dict[str, Any]) -> Validator:
         if self._base is None:
+            # Imported at the first tool call: with its format checkers, jsonschema takes about 2 s
+            # to import, which every process starting an emulator (or its recognizer) would pay.
+            from jsonschema import Draft202012Validator
+            from jsonschema.validators import validator_for
+            from referencing import Registry
+
             # The root's draft (its $schema, else 2020-12); refs resolve in it, never over the network.
             cls = validator_for(self._root, default=Draft202012Validator)
             self._base = cls(self._root, registry=Registry())

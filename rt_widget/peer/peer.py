@@ -32,6 +32,7 @@ from av import AudioFrame
 
 from .._checks import clip as shorten
 from .._loop import BackgroundLoop
+from ..opus import prefer_opus
 from .capture import DEFAULT_LIMIT_S, Capture
 from .clips import Clip
 from .microphone import Microphone, PeerClosedError, Playback
@@ -239,7 +240,7 @@ class KernelPeer:
         self._opened = asyncio.Event()
         pc = RTCPeerConnection(RTCConfiguration(iceServers=self._ice_servers))
         self._pc = pc
-        pc.addTransceiver(self.microphone, direction="sendrecv")
+        prefer_opus(pc.addTransceiver(self.microphone, direction="sendrecv"))  # its packets are Opus
         channel = pc.createDataChannel(CHANNEL)
         self._channel = channel
         channel.on("open", self._channel_open)
