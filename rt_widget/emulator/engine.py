@@ -594,8 +594,12 @@ class Engine:
         words = re.findall(r"\S+\s*", text)
         duration = 0.0
         if audio and self._speaker is not None:
-            speech = tts.speak(
-                text, voice if isinstance(voice, str) else "alloy", float(self.session["audio"]["output"]["speed"])
+            # In a thread: synthesis takes tens of ms, which on this loop would hold up every call's audio.
+            speech = await asyncio.to_thread(
+                tts.speak,
+                text,
+                voice if isinstance(voice, str) else "alloy",
+                float(self.session["audio"]["output"]["speed"]),
             )
             if self._playing_id is not None:  # a previous reply still playing is replaced
                 self._speaker.clear()
