@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 import subprocess
 import sys
+import wave
+from pathlib import Path
 
 import numpy as np
 
@@ -26,6 +28,17 @@ def speech(text: str, voice: str = "alloy") -> tts.Speech:
     """
     out = subprocess.run([sys.executable, "-c", _SPEAK, text, voice], capture_output=True, check=True).stdout
     return tts.Speech(np.frombuffer(out[4:], np.int16).copy(), int(np.frombuffer(out[:4], np.int32)[0]))
+
+
+def spoken_wav(path: Path, text: str) -> Path:
+    """``text`` spoken by the offline TTS (as :func:`speech`), written as a 16-bit mono WAV file."""
+    said = speech(text)
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(said.rate)
+        out.writeframes(said.samples.astype("<i2").tobytes())
+    return path
 
 
 # The usage block of an observed gpt-realtime response (reference/realtime-protocol.md 4.5);

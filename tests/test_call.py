@@ -21,7 +21,7 @@ from rt_widget.peer import Clip
 from rt_widget.providers import ConnectError, Local
 from rt_widget.session import Session
 from rt_widget.session.kernel import KernelTransport
-from tests.samples import speech
+from tests.samples import speech, spoken_wav
 
 TRANSCRIBE = "gpt-4o-mini-transcribe"
 
@@ -33,15 +33,7 @@ def emu() -> Iterator[Emulator]:
 
 
 def hello_wav(path: Path) -> Path:
-    import wave
-
-    said = speech("hello there")
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(said.rate)
-        out.writeframes(said.samples.astype("<i2").tobytes())
-    return path
+    return spoken_wav(path, "hello there")
 
 
 def records(call: rt.Call, type_: str) -> list[dict[str, Any]]:

@@ -10,9 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import wave
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,7 +23,7 @@ from rt_widget.config import SessionConfig
 from rt_widget.emulator import tts
 from rt_widget.providers import Azure, Beta, ConnectError, DirectCall, Local, OpenAI, Provider
 from rt_widget.providers.base import is_loopback_url, post_offer
-from tests.samples import speech
+from tests.samples import spoken_wav
 
 TRANSCRIBE = "gpt-4o-mini-transcribe"
 VOICE = "alloy"
@@ -45,17 +43,6 @@ FLOWS: dict[str, Callable[[Emulator], Provider]] = {
 def emu() -> Iterator[Emulator]:
     with Emulator() as emulator:
         yield emulator
-
-
-def spoken_wav(path: Path, text: str) -> Path:
-    """``text`` spoken by the offline TTS, as a 16-bit mono WAV file."""
-    said = speech(text)
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(said.rate)
-        out.writeframes(said.samples.astype("<i2").tobytes())
-    return path
 
 
 def voiced_s(samples: np.ndarray, rate: int) -> float:

@@ -24,7 +24,7 @@ from rt_widget import Emulator
 from rt_widget.emulator import Faults
 from rt_widget.experiments.retry import MAX_BACKOFF_S, ReplyTimeoutError, Retry, retryable
 from rt_widget.providers import ConnectError, Local, Provider
-from tests.samples import speech
+from tests.samples import spoken_wav
 
 TRANSCRIBE = "gpt-4o-mini-transcribe"
 AHOY = 'Start every reply with "Ahoy".'
@@ -34,16 +34,6 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "ahoy": {"instructions": AHOY, "output_modalities": ["text"], "transcription": TRANSCRIBE},
 }
 TEXT_ONLY = {"output_modalities": ["text"]}
-
-
-def write_wav(path: Path, text: str) -> Path:
-    said = speech(text)
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(said.rate)
-        out.writeframes(said.samples.astype("<i2").tobytes())
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +46,7 @@ def emu() -> Iterator[Emulator]:
 def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     folder = tmp_path_factory.mktemp("inputs")
     return {
-        "spoken_wav": write_wav(folder / "hello.wav", "hello there"),
+        "spoken_wav": spoken_wav(folder / "hello.wav", "hello there"),
         "text": "hello",
         "two_turns": ["hello", "thank you"],
     }

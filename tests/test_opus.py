@@ -53,7 +53,8 @@ def test_an_offer_that_prefers_opus_offers_nothing_else():
 
     sdp = run(body())
     rtpmaps = [line for line in sdp.splitlines() if line.startswith("a=rtpmap:")]
-    assert rtpmaps and all("opus/48000" in line for line in rtpmaps)
+    assert rtpmaps
+    assert all("opus/48000" in line for line in rtpmaps)
     assert negotiated_opus(sdp)
     assert not negotiated_opus(sdp.replace("opus/48000/2", "PCMU/8000"))
 
