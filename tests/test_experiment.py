@@ -205,42 +205,32 @@ def test_a_changed_config_is_a_new_trial(emu, tmp_path):
 # -- failures and retries --------------------------------------------------------------------------
 
 
-def test_injected_429s_are_retried_until_they_pass(emu, tmp_path):
-    inputs = {f"hi{i}": "hello" for i in range(3)}
-    emu.faults = Faults(rest_status=429, rest_failures=2)
+def under_429s(emu: Emulator, folder: Path, failures: int, retries: int) -> pd.DataFrame:
+    """Three one-turn trials, one at a time, while the emulator answers ``failures`` requests with 429."""
+    emu.faults = Faults(rest_status=429, rest_failures=failures)
     try:
-        table = rt.experiment(
+        return rt.experiment(
             {"a": TEXT_ONLY},
-            inputs,
+            {f"hi{i}": "hello" for i in range(3)},
             concurrency=1,
             provider=Local(emu),
-            folder=tmp_path,
-            retries=3,
+            folder=folder,
+            retries=retries,
             backoff_s=0.05,
             progress=False,
         )
     finally:
         emu.faults = Faults()
+
+
+def test_injected_429s_are_retried_until_they_pass(emu, tmp_path):
+    table = under_429s(emu, tmp_path, failures=2, retries=3)
     assert list(table["status"]) == ["ok"] * 3, table["error"].tolist()
     assert list(table["attempts"]) == [3, 1, 1]  # the first trial met both 429s, one per attempt
 
 
 def test_retries_run_out_and_the_others_complete(emu, tmp_path):
-    inputs = {f"hi{i}": "hello" for i in range(3)}
-    emu.faults = Faults(rest_status=429, rest_failures=3)
-    try:
-        table = rt.experiment(
-            {"a": TEXT_ONLY},
-            inputs,
-            concurrency=1,
-            provider=Local(emu),
-            folder=tmp_path,
-            retries=1,
-            backoff_s=0.05,
-            progress=False,
-        )
-    finally:
-        emu.faults = Faults()
+    table = under_429s(emu, tmp_path, failures=3, retries=1)
     assert list(table["status"]) == ["failed", "ok", "ok"]
     assert list(table["attempts"]) == [2, 2, 1]
     error = table["error"].iloc[0]
@@ -248,6 +238,7 @@ def test_retries_run_out_and_the_others_complete(emu, tmp_path):
     assert emu.api_key not in error
     assert table["model_transcript"].iloc[0] == []
     # A rerun tries the failed trial again, and only it.
+    inputs = {f"hi{i}": "hello" for i in range(3)}  # the same trials as under_429s ran
     again = rt.experiment({"a": TEXT_ONLY}, inputs, provider=Local(emu), folder=tmp_path, progress=False)
     assert list(again["status"]) == ["ok"] * 3
     assert again["started_at"].tolist()[1:] == table["started_at"].tolist()[1:]

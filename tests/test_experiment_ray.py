@@ -8,13 +8,12 @@ from typing import Any
 
 import pandas as pd
 import pytest
+import ray
 
 import rt_widget as rt
 from rt_widget import Emulator
 from rt_widget.experiments.plan import plan
 from rt_widget.providers import Local, OpenAI
-
-ray = pytest.importorskip("ray")
 
 CONFIGS: dict[str, dict[str, Any]] = {
     "brief": {"instructions": "Answer in one sentence.", "transcription": "gpt-4o-mini-transcribe"},
