@@ -24,6 +24,7 @@ from av import AudioFrame
 from .._checks import finite, whole
 from ..beta import event_to_ga, server_event_to_beta
 from ..opus import OpusPackets, negotiated_opus
+from ..rtp_decoding import decode_on_loop
 from . import strict_json
 from .engine import Engine
 from .faults import SESSION_EXPIRED, Faults
@@ -282,6 +283,7 @@ class Call:
         await self.close()
 
     def _on_track(self, track: MediaStreamTrack) -> None:
+        decode_on_loop(self._pc, track)
         self._spawn(self._hear(track))
 
     async def _on_state(self) -> None:

@@ -33,6 +33,7 @@ from av import AudioFrame
 from .._checks import clip as shorten
 from .._loop import BackgroundLoop
 from ..opus import prefer_opus
+from ..rtp_decoding import decode_on_loop
 from .capture import DEFAULT_LIMIT_S, Capture
 from .clips import Clip
 from .microphone import Microphone, PeerClosedError, Playback
@@ -307,7 +308,8 @@ class KernelPeer:
             self._spawn(self._close())
 
     def _track(self, track: MediaStreamTrack) -> None:
-        if track.kind == "audio":
+        if track.kind == "audio" and self._pc is not None:
+            decode_on_loop(self._pc, track)
             self._spawn(self._record(track))
 
     async def _record(self, track: MediaStreamTrack) -> None:
