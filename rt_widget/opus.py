@@ -53,6 +53,11 @@ class OpusPackets:
         """The packet for one frame (``FRAME`` samples), stamped ``pts`` in 1/48000 s."""
         self._quiet = 0 if samples.any() else self._quiet + 1
         data = self._silence if self._quiet > SETTLE_FRAMES else self._encode(samples) or self._silence
+        return self.stamped(data, pts)
+
+    @staticmethod
+    def stamped(data: bytes, pts: int) -> av.Packet[Any]:
+        """An encoded frame as a packet stamped ``pts`` in 1/48000 s."""
         packet = av.Packet(data)
         packet.pts = pts
         packet.time_base = TIME_BASE

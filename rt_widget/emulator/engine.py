@@ -24,7 +24,7 @@ from .conversation import Conversation
 from .ids import new_id
 from .model import Context, FunctionCall, Model, Reply, scripted_model
 from .session import merge
-from .speaker import Speaker
+from .speaker import Speaker, Utterance
 from .transcription import INPUT_RATE, Transcriber
 from .usage import UsageMeter, text_tokens
 from .validation import ProtocolError, check_tool_choice, decode_event, validate_client_event
@@ -370,6 +370,12 @@ class Engine:
             playing, self._playing_id = self._playing_id, None
             self._emit({"type": "output_audio_buffer.cleared", "response_id": playing})
 
+    def _speak(self, text: str, voice: str, speed: float) -> Utterance:
+        """Speech for ``text``, ready for the speaker (runs in a worker thread)."""
+        assert self._speaker is not None
+        speech = tts.speak(text, voice, speed)
+        return self._speaker.encode(speech.samples, speech.rate)
+
     def _on_drained(self) -> None:
         if self._playing_id is None:
             return
@@ -594,16 +600,17 @@ class Engine:
         words = re.findall(r"\S+\s*", text)
         duration = 0.0
         if audio and self._speaker is not None:
-            # In a thread: synthesis takes tens of ms, which on this loop would hold up every call's audio.
+            # In a thread: synthesis and encoding take tens of ms, which on this loop would hold
+            # up every call's audio.
             speech = await asyncio.to_thread(
-                tts.speak,
+                self._speak,
                 text,
                 voice if isinstance(voice, str) else "alloy",
                 float(self.session["audio"]["output"]["speed"]),
             )
             if self._playing_id is not None:  # a previous reply still playing is replaced
                 self._speaker.clear()
-            duration = self._speaker.play(speech.samples, speech.rate)
+            duration = self._speaker.play(speech)
             self._playing_id = response_id
             self._voice_locked = True
             self._emit({"type": "output_audio_buffer.started", "response_id": response_id})

@@ -8,9 +8,11 @@ frames; for any other codec it hands frames.
 from __future__ import annotations
 
 import asyncio
+import collections
 import fractions
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -33,11 +35,22 @@ def resample(samples: npt.NDArray[np.int16], rate: int) -> npt.NDArray[np.int16]
     return np.interp(positions, np.arange(len(samples)), samples).astype(np.int16)
 
 
+@dataclass(frozen=True)
+class Utterance:
+    """Speech cut into 20 ms frames at 48 kHz, each with its Opus packet when the call sends Opus."""
+
+    frames: list[npt.NDArray[np.int16]]
+    packets: list[bytes] | None
+    duration_s: float
+
+
 class Speaker(MediaStreamTrack):
-    """An audio track that plays queued PCM and reports when the queue drains.
+    """An audio track that plays queued speech and reports when the queue drains.
 
     ``on_drained`` is called (on the event loop) when queued audio has fully played out,
-    which is when the service sends ``output_audio_buffer.stopped``.
+    which is when the service sends ``output_audio_buffer.stopped``. Speech is encoded when it
+    is queued (:meth:`encode`, on any thread), not frame by frame on the loop: with ten calls
+    speaking at once, encoding on the loop made it late with every call's audio.
     """
 
     kind = "audio"
@@ -45,28 +58,41 @@ class Speaker(MediaStreamTrack):
     def __init__(self, silent: Callable[[], bool] = lambda: False) -> None:
         super().__init__()
         self._silent = silent
-        self._queue: npt.NDArray[np.int16] = np.zeros(0, np.int16)
+        self._queue: collections.deque[tuple[npt.NDArray[np.int16], bytes | None]] = collections.deque()
         self._start: float | None = None
         self._sent = 0
         self.played_samples = 0
         self.on_drained: Callable[[], None] | None = None
         self.opus: OpusPackets | None = None
-        """Set once the call sends Opus: frames then go out as packets encoded here."""
+        """Set once the call sends Opus: frames then go out as Opus packets."""
 
-    def play(self, samples: npt.NDArray[np.int16], rate: int) -> float:
-        """Queue speech; return its duration in seconds."""
+    def encode(self, samples: npt.NDArray[np.int16], rate: int) -> Utterance:
+        """Speech ready to queue: resampled, framed and (for an Opus call) encoded. Thread-safe."""
         audio = resample(samples, rate)
-        self._queue = np.concatenate([self._queue, audio])
-        return len(audio) / RATE
+        frames = [audio[i : i + FRAME] for i in range(0, len(audio), FRAME)]
+        packets = None
+        if self.opus is not None:
+            encoder = OpusPackets()  # its own: the track's encoder belongs to the loop
+            packets = [bytes(encoder.packet(_padded(frame), 0)) for frame in frames]
+        return Utterance(frames, packets, len(audio) / RATE)
+
+    def play(self, speech: Utterance | npt.NDArray[np.int16], rate: int = RATE) -> float:
+        """Queue speech (an :class:`Utterance`, or samples at ``rate``); return its duration in seconds."""
+        utterance = speech if isinstance(speech, Utterance) else self.encode(speech, rate)
+        packets: list[bytes | None] = [None] * len(utterance.frames)
+        if utterance.packets is not None:
+            packets = list(utterance.packets)
+        self._queue.extend(zip(utterance.frames, packets, strict=True))
+        return utterance.duration_s
 
     @property
     def queued_s(self) -> float:
         """Seconds of audio still waiting to play."""
-        return len(self._queue) / RATE
+        return sum(len(frame) for frame, _ in self._queue) / RATE
 
     def clear(self) -> None:
         """Drop whatever is still queued (``output_audio_buffer.clear``, barge-in)."""
-        self._queue = np.zeros(0, np.int16)
+        self._queue.clear()
 
     async def recv(self) -> AudioFrame | Packet[Any]:
         """The next 20 ms frame, paced in real time."""
@@ -76,19 +102,33 @@ class Speaker(MediaStreamTrack):
         wait = self._start + self._sent / RATE - time.monotonic()
         if wait > 0:
             await asyncio.sleep(wait)
-        chunk = self._queue[:FRAME]
-        self._queue = self._queue[FRAME:]
+        pts = self._sent - FRAME
+        chunk, encoded = self._queue.popleft() if self._queue else (_SILENCE, None)
         if len(chunk):
             self.played_samples += len(chunk)
-            if len(self._queue) == 0 and self.on_drained is not None:
+            if not self._queue and self.on_drained is not None:
                 asyncio.get_running_loop().call_soon(self.on_drained)
-        frame_samples = np.zeros(FRAME, np.int16)
-        if not self._silent():
-            frame_samples[: len(chunk)] = chunk
+        silent = self._silent()
         if self.opus is not None:
-            return self.opus.packet(frame_samples, self._sent - FRAME)
-        frame = AudioFrame.from_ndarray(frame_samples.reshape(1, -1), format="s16", layout="mono")
+            if encoded is None or silent:
+                return self.opus.packet(_SILENCE if silent else _padded(chunk), pts)
+            return self.opus.stamped(encoded, pts)
+        frame = AudioFrame.from_ndarray(
+            (_SILENCE if silent else _padded(chunk)).reshape(1, -1), format="s16", layout="mono"
+        )
         frame.sample_rate = RATE
-        frame.pts = self._sent - FRAME
+        frame.pts = pts
         frame.time_base = fractions.Fraction(1, RATE)
         return frame
+
+
+_SILENCE = np.zeros(FRAME, np.int16)
+
+
+def _padded(frame: npt.NDArray[np.int16]) -> npt.NDArray[np.int16]:
+    """A frame of exactly ``FRAME`` samples (the last one of an utterance is short)."""
+    if len(frame) == FRAME:
+        return frame
+    out = np.zeros(FRAME, np.int16)
+    out[: len(frame)] = frame
+    return out
