@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 import pandas as pd
 
 from .events import EventLog
+from .recording.store import Recording
 
 PRICES_AS_OF = "2026-08-21"
 
@@ -75,11 +76,19 @@ class UnknownModelError(KeyError):
         return str(self.args[0])
 
 
-def check_log(log: Any, where: str) -> None:
-    """Raise ``TypeError`` (naming ``where``) unless ``log`` is an :class:`~rt_widget.EventLog`."""
+def check_log(log: Any, where: str) -> EventLog:
+    """The event log of ``log`` (an :class:`~rt_widget.EventLog`, or a recording's).
+
+    Anything else is a ``TypeError`` naming ``where``.
+    """
+    if isinstance(log, Recording):
+        return log.events
     if not isinstance(log, EventLog):
-        hint = " (a file: load it with rt.EventLog.load(path) first)" if isinstance(log, str) else ""
-        raise TypeError(f"{where}() takes an rt.EventLog, such as s.events{hint}; got {type(log).__name__}.")
+        hint = " (a file: load it with rt.EventLog.load(path) or rt.load(folder) first)" if isinstance(log, str) else ""
+        raise TypeError(
+            f"{where}() takes an rt.EventLog, such as s.events, or a recording{hint}; got {type(log).__name__}."
+        )
+    return log
 
 
 def _response(event: dict[str, Any]) -> dict[str, Any]:
@@ -125,7 +134,7 @@ def _server(log: EventLog) -> list[_Row]:
 # -- transcript ------------------------------------------------------------------------------
 
 
-def transcript(log: EventLog) -> pd.DataFrame:
+def transcript(log: EventLog | Recording) -> pd.DataFrame:
     """One row per conversation item, in conversation order (``previous_item_id``), not arrival.
 
     Columns: ``item_id``, ``role`` (user, assistant, system or tool), ``kind`` (message,
@@ -133,7 +142,7 @@ def transcript(log: EventLog) -> pd.DataFrame:
     the model's transcript; a call as ``name(arguments)``), ``start``, ``end``,
     ``interrupted``.
     """
-    check_log(log, "transcript")
+    log = check_log(log, "transcript")
     return _transcript(_server(log))
 
 
@@ -309,15 +318,20 @@ TURN_COLUMNS = [
 ]
 
 
-def turns(log: EventLog) -> pd.DataFrame:
+def turns(log: EventLog | Recording) -> pd.DataFrame:
     """One row per user turn, with its timeline and the derived latencies.
+
+    Given a recording with audio, the figures its tracks show are added (see
+    :func:`rt_widget.recording.audio_analysis.audio_turns`): ``speech_ended``, ``first_heard``,
+    ``silence_s``, ``overlap_s`` and ``heard_s``.
 
     ``latency_s`` is end of user speech (``speech_stopped``; for typed turns, the item's
     creation) to the first model audio (``output_audio_buffer.started``, or the first output
     delta in text sessions). ``status`` is the last response's (completed, cancelled, failed,
     incomplete). ``tool_calls`` counts function calls made while answering the turn.
     """
-    check_log(log, "turns")
+    recording = log if isinstance(log, Recording) else None
+    log = check_log(log, "turns")
     rows = _server(log)
     items = _transcript(rows)
     users = items[items["role"] == "user"]
@@ -374,7 +388,13 @@ def turns(log: EventLog) -> pd.DataFrame:
                 "response_latency_s": window[0][0] - end_of_input if window else None,
             }
         )
-    return pd.DataFrame(table, columns=TURN_COLUMNS)
+    frame = pd.DataFrame(table, columns=TURN_COLUMNS)
+    if recording is not None and (len(recording.mic.samples) or len(recording.model.samples)):
+        from .recording.audio_analysis import audio_turns  # it builds on this function
+
+        heard = audio_turns(recording).drop(columns="item_id")
+        frame = pd.concat([frame, heard.set_axis(frame.index)], axis=1)
+    return frame
 
 
 def _first_output(first: dict[tuple[str, str], float], response_id: str | None) -> float | None:
@@ -399,9 +419,9 @@ def _audio_end(first: dict[tuple[str, str], float], response_ids: list[str]) -> 
 # -- usage and cost ----------------------------------------------------------------------------
 
 
-def usage(log: EventLog, *, total: bool = True) -> pd.DataFrame:
+def usage(log: EventLog | Recording, *, total: bool = True) -> pd.DataFrame:
     """Tokens by modality for each response (from ``response.done``), plus a ``total`` row."""
-    check_log(log, "usage")
+    log = check_log(log, "usage")
     if not isinstance(total, bool):
         raise TypeError(f"usage(total={total!r}) is not valid: use True (add a total row) or False.")
     rows = [_usage_row(_response(r.event), r.call_id) for r in _server(log) if r.type == "response.done"]
@@ -465,14 +485,16 @@ def prices_for(model: str, table: dict[str, Prices] | None = None) -> Prices:
     raise UnknownModelError(f"No price for model {model!r}. Known: {known}. Pass cost(model=...) or cost(prices=...).")
 
 
-def cost(log: EventLog, *, model: str | None = None, prices: dict[str, Prices] | None = None) -> pd.DataFrame:
+def cost(
+    log: EventLog | Recording, *, model: str | None = None, prices: dict[str, Prices] | None = None
+) -> pd.DataFrame:
     """USD per response (and a ``total`` row), from usage and the price table.
 
     Cached input tokens are a subset of input tokens and are billed at the cached rate. The
     model comes from the session events unless given (on Azure, give the model behind your
     deployment). Prices are as of :data:`PRICES_AS_OF`; pass ``prices=`` to override.
     """
-    check_log(log, "cost")
+    log = check_log(log, "cost")
     if model is not None and (not isinstance(model, str) or not model):
         raise TypeError(f"cost(model={model!r}) is not valid: use a model name such as 'gpt-realtime'.")
     name = model if model is not None else session_model(log)

@@ -24,6 +24,7 @@ from .heard import heard
 from .peer import Capture, CapturedAudio, Clip, Playback
 from .providers import ConnectError, Local, Provider
 from .providers.base import is_loopback_url
+from .recording import Recording
 from .session import Session
 from .session.kernel import EPHEMERAL_ERROR, KernelTransport
 from .session.renewal import RENEW_AFTER_S
@@ -46,6 +47,10 @@ class Call:
         the kernel mints its key and posts the offer itself.
     sideband, autosave, budget_usd, price_model, renew, renew_after_s:
         As for :class:`~rt_widget.Realtime`.
+    record:
+        Record both sides: the microphone as sent and the model's voice as received, streamed
+        to disk as they go (to a temporary folder; with ``autosave="run1"``, to that folder,
+        events included). :meth:`save` writes them out; :meth:`recording` gives them.
     connect_timeout_s:
         How long ICE and DTLS may take once the call is answered.
     **settings:
@@ -76,6 +81,7 @@ class Call:
         price_model: str | None = None,
         renew: bool = False,
         renew_after_s: float = RENEW_AFTER_S,
+        record: bool = False,
         connect_timeout_s: float = 20.0,
         **settings: Any,
     ) -> None:
@@ -87,6 +93,7 @@ class Call:
             price_model=price_model,
             renew=renew,
             renew_after_s=renew_after_s,
+            record=record,
             **settings,
         )
         """The session behind the call (events, tools, state)."""
@@ -298,9 +305,21 @@ class Call:
         Besides the event-based figures of :func:`rt_widget.analysis.turns`, a spoken turn has
         its latency as heard (see :mod:`rt_widget.heard`): ``input_ended``, when the last loud
         frame of the input went out; ``first_heard``, when the first loud frame of the model's
-        voice came in; and ``audio_latency_s`` between the two (``NaN`` for typed turns).
+        voice came in; and ``audio_latency_s`` between the two (``NaN`` for typed turns). A call
+        made with ``record=True`` gives the recording's figures instead (``speech_ended``,
+        ``first_heard``, ``silence_s``, ``overlap_s``, ``heard_s``: see :func:`rt_widget.analysis.turns`).
         """
+        if self.session.recorder is not None:  # the recording's tracks tell, the same way as for the widget
+            return self.session.turns()
         return heard(self.session.turns(), self._played, self._captures)
+
+    def recording(self) -> Recording:
+        """The call so far as a recording: events, both tracks (with ``record=True``) and settings."""
+        return self.session.recording()
+
+    def save(self, path: str | os.PathLike[str]) -> pathlib.Path:
+        """Write the call to the folder ``path``: events, both tracks (FLAC), settings; see :func:`rt_widget.load`."""
+        return self.session.save(path)
 
     def usage(self) -> pd.DataFrame:
         """Tokens by modality per response, with a total row."""

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from .analysis import check_log, transcript, turns
 from .events import EventLog
+from .recording import Recording
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -32,13 +33,13 @@ def _axes(ax: Axes | None, height: float) -> Axes:
     return plt.subplots(figsize=(9, height))[1]
 
 
-def latency_waterfall(log: EventLog, ax: Axes | None = None) -> Axes:
+def latency_waterfall(log: EventLog | Recording, ax: Axes | None = None) -> Axes:
     """One row per turn: when the user spoke, the wait for the model, and the model speaking.
 
     Times are seconds from the start of each turn; the label gives the latency from end of
     user speech to first model audio.
     """
-    check_log(log, "latency_waterfall")
+    log = check_log(log, "latency_waterfall")
     table = turns(log)
     ax = _axes(ax, 1 + 0.45 * max(1, len(table)))
     for row, turn in enumerate(table.to_dict("records")):
@@ -58,9 +59,9 @@ def latency_waterfall(log: EventLog, ax: Axes | None = None) -> Axes:
     return ax
 
 
-def timeline(log: EventLog, ax: Axes | None = None) -> Axes:
+def timeline(log: EventLog | Recording, ax: Axes | None = None) -> Axes:
     """The whole session on one time axis: who spoke when, and every event as a tick."""
-    check_log(log, "timeline")
+    log = check_log(log, "timeline")
     items = transcript(log)
     times = [t for (t,) in log.rows("t_kernel")]
     ax = _axes(ax, 3)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import array
 import collections
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import av
@@ -24,6 +25,11 @@ SILENCE_PEAK = 64
 """A frame whose loudest sample is at most this (about -54 dBFS) counts as silence. The
 emulator's silence decodes to exact zeros; the margin is for a service's comfort noise."""
 DEFAULT_LIMIT_S = 3600.0  # a whole session (the service's 60-minute cap): 173 MB at most
+
+
+AudioSink = Callable[[str, npt.NDArray[np.int16], float], None]
+"""Told each frame of a call's audio: the track (``"mic"`` as sent, ``"model"`` as received),
+its samples at :data:`RATE` and the wall-clock time of its first sample (for recording)."""
 
 
 @dataclass(frozen=True)
@@ -78,12 +84,13 @@ class Capture:
         Keep at most this many seconds (the most recent); ``None`` keeps everything.
     """
 
-    def __init__(self, limit_s: float | None = DEFAULT_LIMIT_S) -> None:
+    def __init__(self, limit_s: float | None = DEFAULT_LIMIT_S, on_audio: AudioSink | None = None) -> None:
         self._limit = None if limit_s is None else max(1, int(limit_s * RATE / CHUNK))
         self._lock = threading.Lock()
         self._chunks: collections.deque[_Chunk] = collections.deque([_Chunk(0)])
         self._total = 0  # samples ever written
         self._resampler = av.AudioResampler(format="s16", layout="mono", rate=RATE)
+        self._on_audio = on_audio
         self.frames = 0
         self.dropped_s = 0.0
         """Seconds of the oldest audio dropped to stay within ``limit_s``."""
@@ -93,6 +100,8 @@ class Capture:
         parts = [f.to_ndarray().reshape(-1) for f in self._resampler.resample(frame)]
         pcm = np.concatenate(parts).astype(np.int16) if parts else np.zeros(0, np.int16)
         peak = int(np.abs(pcm.astype(np.int32)).max()) if len(pcm) else 0
+        if self._on_audio is not None and len(pcm):
+            self._on_audio("model", pcm, t - len(pcm) / RATE)  # a frame arrives once its last sample is in
         with self._lock:
             head = self._chunks[-1]
             head.times.append(t)

@@ -22,6 +22,8 @@ from aiortc.mediastreams import MediaStreamError
 from av import Packet
 
 from ..opus import OpusPackets
+from .capture import RATE as CAPTURE_RATE
+from .capture import AudioSink
 from .clips import RATE, Clip
 
 FRAME = RATE // 50  # 20 ms, the frame length browsers send
@@ -90,8 +92,9 @@ class Microphone(MediaStreamTrack):
 
     kind = "audio"
 
-    def __init__(self) -> None:
+    def __init__(self, on_audio: AudioSink | None = None) -> None:
         super().__init__()
+        self._on_audio = on_audio
         self._queue_lock = threading.Lock()  # not _lock: pyee's EventEmitter (our base) has one
         self._queue: collections.deque[Playback] = collections.deque()
         self._offset = 0  # samples of the head of the queue already sent
@@ -161,6 +164,8 @@ class Microphone(MediaStreamTrack):
         for playback in finished:
             playback.ended_at = sent_at
             playback._future.set_result(playback)
+        if self._on_audio is not None:  # as sent, silence included, at the recording's rate
+            self._on_audio("mic", samples.reshape(-1, RATE // CAPTURE_RATE).mean(axis=1).astype(np.int16), sent_at)
         packet = self._opus.packet(samples, self.frames_sent * FRAME)
         self.frames_sent += 1
         return packet

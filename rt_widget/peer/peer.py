@@ -34,7 +34,7 @@ from .._checks import clip as shorten
 from .._loop import BackgroundLoop
 from ..opus import prefer_opus
 from ..rtp_decoding import decode_on_loop
-from .capture import DEFAULT_LIMIT_S, Capture
+from .capture import DEFAULT_LIMIT_S, AudioSink, Capture
 from .clips import Clip
 from .microphone import Microphone, PeerClosedError, Playback
 
@@ -123,14 +123,15 @@ class KernelPeer:
         ice_servers: Sequence[Mapping[str, Any] | RTCIceServer] | None = None,
         loopback: bool = False,
         capture_limit_s: float | None = DEFAULT_LIMIT_S,
+        on_audio: AudioSink | None = None,
     ) -> None:
         self._ice_servers = ice_servers_from(ice_servers)
         self._on_message = on_message
         self._on_state = on_state
         self._runner = media_loop(loopback)
-        self.microphone = Microphone()
+        self.microphone = Microphone(on_audio)
         """The outgoing track (see :meth:`play`)."""
-        self.capture = Capture(capture_limit_s)
+        self.capture = Capture(capture_limit_s, on_audio)
         """The model's voice as received."""
         self._pc: RTCPeerConnection | None = None
         self._channel: RTCDataChannel | None = None
@@ -309,7 +310,7 @@ class KernelPeer:
 
     def _track(self, track: MediaStreamTrack) -> None:
         if track.kind == "audio" and self._pc is not None:
-            decode_on_loop(self._pc, track)
+            decode_on_loop(self._pc, track, buffered_frames=1)
             self._spawn(self._record(track))
 
     async def _record(self, track: MediaStreamTrack) -> None:

@@ -36,6 +36,7 @@ from ..dispatch import Dispatcher
 from ..events import EventLog
 from ..live import Conversation
 from ..providers import CallAnswer, ConnectError, DirectCall, Provider
+from ..recording import Recorder, Recording
 from ..redaction import has_tool_credentials, protect_logger, redact, without_tool_credentials
 from ..sideband import SidebandConnection
 from ..tools import Tool, as_tools
@@ -88,6 +89,11 @@ class Session:
         its ``session_expired``), carrying the conversation over as text items.
     renew_after_s:
         With ``renew``, how long after it connected a call is renewed (once no reply is in progress).
+    record:
+        Record both sides of every call: the microphone as sent and the model's voice as
+        received, streamed to disk as they come (see :meth:`save`, :meth:`recording`). With
+        ``autosave``, that is the recording's folder: events and audio are written there, so a
+        crashed kernel loses at most the last chunk.
     transport:
         How commands reach the peer; it can also be given later with :meth:`attach`.
     **settings:
@@ -104,6 +110,7 @@ class Session:
         price_model: str | None = None,
         renew: bool = False,
         renew_after_s: float = RENEW_AFTER_S,
+        record: bool = False,
         transport: Transport | None = None,
         **settings: Any,
     ) -> None:
@@ -139,6 +146,11 @@ class Session:
             raise ValueError("The legacy beta shape has no sideband connection; use sideband=False.")
         if autosave is not None and not isinstance(autosave, str | os.PathLike):
             raise TypeError(f"autosave={autosave!r} is not valid: use a .jsonl file path, e.g. 'session.jsonl'.")
+        if not isinstance(record, bool):
+            raise ValueError(f"record={record!r} is not valid: use True or False.")
+        folder = None
+        if record and autosave is not None:
+            folder, autosave = _recording_folder(autosave)
         self.events = EventLog()
         """Every event of every call, in order."""
         if autosave is not None:
@@ -174,6 +186,8 @@ class Session:
         self._news: collections.deque[dict[str, Any]] = collections.deque()
         self._news_lock = threading.Lock()
         self._telling = False  # a thread is telling the watchers the news (it tells all of it)
+        self.recorder = Recorder(folder, provider=self.provider.name, config=self.config.to_ga()) if record else None
+        """Where the calls' audio is being written, with ``record=True``."""
         after_s = check_renew(renew, renew_after_s)
         self._renewal = None if after_s is None else Renewal(self, after_s)
 
@@ -705,8 +719,11 @@ class Session:
         return analysis.transcript(self.events)
 
     def turns(self) -> pd.DataFrame:
-        """One row per user turn: its timeline, latencies, tool calls and outcome."""
-        return analysis.turns(self.events)
+        """One row per user turn: its timeline, latencies, tool calls and outcome.
+
+        When recording, also what the audio shows (see :func:`rt_widget.analysis.turns`).
+        """
+        return analysis.turns(self.recording() if self.recorder is not None else self.events)
 
     def usage(self) -> pd.DataFrame:
         """Tokens by modality per response, with a total row."""
@@ -715,6 +732,26 @@ class Session:
     def cost(self, **kwargs: Any) -> pd.DataFrame:
         """USD per response and in total (see :func:`rt_widget.analysis.cost` for options)."""
         return analysis.cost(self.events, **kwargs)
+
+    # -- recording -----------------------------------------------------------------------------
+
+    def record(self, track: str, samples: Any, t: float, index: int | None = None, segment: str = "") -> None:
+        """Add a chunk of audio to the recording (from a transport); nothing without ``record=True``."""
+        if self.recorder is not None:
+            self.recorder.add(track, samples, t, index, segment or self.call_id)
+
+    def recording(self) -> Recording:
+        """The session so far: its events, both audio tracks (empty without ``record=True``) and settings."""
+        if self.recorder is not None:
+            return self.recorder.recording(self.events)
+        return Recording(self.events, provider=self.provider.name, config=self.config.to_ga())
+
+    def save(self, path: str | os.PathLike[str]) -> pathlib.Path:
+        """Write the session to the folder ``path``: events, both audio tracks (FLAC) and settings, no key.
+
+        Load it back with :func:`rt_widget.load`.
+        """
+        return self.recording().save(path)
 
     # -- the sideband --------------------------------------------------------------------------
 
@@ -914,3 +951,22 @@ def _short(text: str, limit: int = 40) -> str:
 def _fields(settings: dict[str, Any]) -> set[str]:
     """The config fields a set of update() keywords touches (VAD settings live in turn_detection)."""
     return {"turn_detection" if key in VAD_FIELDS else key for key in settings}
+
+
+def _recording_folder(autosave: str | os.PathLike[str]) -> tuple[pathlib.Path, pathlib.Path]:
+    """With ``record=True``, ``autosave`` names the recording's folder: it and its event log."""
+    if not isinstance(autosave, str | os.PathLike):
+        raise TypeError(f"autosave={autosave!r} is not valid: use a folder name for the recording, e.g. 'run1'.")
+    folder = pathlib.Path(autosave)
+    if folder.suffix in {".jsonl", ".parquet"}:
+        raise ValueError(
+            f"With record=True, autosave is the recording's folder, not an event log: use "
+            f"autosave={str(folder.with_suffix(''))!r} (events and audio are written there)."
+        )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(
+            f"autosave={str(autosave)!r} cannot be created ({exc.strerror or exc}): use a folder you can write to."
+        ) from None
+    return folder, folder / "events.jsonl"

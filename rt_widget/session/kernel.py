@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import itertools
 import logging
 import time
@@ -55,6 +56,7 @@ class KernelTransport:
         self._loopback = loopback
         self._timeout = connect_timeout_s
         self._peer: KernelPeer | None = None
+        self._calls = 0
         self._capture = Capture()  # the last call's voice (empty before the first call)
         self._seq = itertools.count()
         self._hanging_up = False
@@ -97,7 +99,14 @@ class KernelTransport:
             await self._peer.close()  # one call at a time: a new connect replaces the old one
         self._hanging_up = False
         self._seq = itertools.count()
-        peer = KernelPeer(on_message=self._on_message, on_state=self._on_state, loopback=self._loopback)
+        self._calls += 1
+        record = None
+        if self._session.recorder is not None:
+            segment = f"kernel-call-{self._calls}"  # each call's audio is placed by its own clock
+            record = functools.partial(self._session.record, segment=segment)
+        peer = KernelPeer(
+            on_message=self._on_message, on_state=self._on_state, loopback=self._loopback, on_audio=record
+        )
         self._peer, self._capture = peer, peer.capture
         self._session.set_state(status="connecting", error="")
         try:

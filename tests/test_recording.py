@@ -1,0 +1,182 @@
+"""Recording headless calls: both tracks on the events' clock, saved, loaded and analysed.
+
+Against the real emulator over real WebRTC; the recorder itself is also tested alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import rt_widget as rt
+from rt_widget import Emulator
+from rt_widget.emulator import asr
+from rt_widget.providers import Local
+from rt_widget.recording import RATE, Recorder, Track
+from rt_widget.recording.audio_analysis import speech_spans
+from tests.samples import spoken_wav
+
+TRANSCRIBE = "gpt-4o-mini-transcribe"
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory) -> tuple[rt.Recording, Path]:
+    """One recorded headless call: 'hello there' and the model's spoken reply, saved."""
+    folder = tmp_path_factory.mktemp("rec")
+    wav = spoken_wav(folder / "hello.wav", "hello there")
+    with Emulator() as emu:
+
+        async def body() -> rt.Recording:
+            async with rt.Call(provider=Local(emu), transcription=TRANSCRIBE, record=True) as call:
+                stopped = asyncio.ensure_future(call.wait_for("output_audio_buffer.stopped", timeout=30))
+                await call.play(wav)
+                await stopped
+                await asyncio.sleep(0.3)  # the last frames of the reply
+            call.save(folder / "run1")  # hung up: nothing more comes in
+            return call.recording()
+
+        live = asyncio.run(body())
+    return live, folder / "run1"
+
+
+def onset(track: Track, after: float = 0.0) -> float:
+    spans = speech_spans(track)
+    return float(next(start for start, _ in spans if start >= after))
+
+
+def test_the_tracks_hold_what_was_said_and_heard(recorded):
+    live, _ = recorded
+    assert asr.recognize(live.mic.samples, RATE, asr.BUILTIN_PHRASES) == "hello there"
+    reply = live.events.of_type("response.output_audio_transcript.done")[-1]["transcript"]
+    said = " ".join(re.sub(r"[^a-z' ]+", " ", reply.lower()).split())
+    assert asr.recognize(live.model.samples, RATE, [said, "hello there", "goodbye"]) == said
+
+
+def test_speech_onsets_line_up_with_the_events(recorded):
+    live, _ = recorded
+    (started,) = live.events.of_type("input_audio_buffer.speech_started")
+    # The server counts audio_start_ms from the first audio it got: the mic track's sample 0.
+    assert abs(onset(live.mic) - (live.mic.start + started["audio_start_ms"] / 1000)) < 0.05
+    (record,) = [r for r in live.events if r["type"] == "output_audio_buffer.started"]
+    assert abs(onset(live.model) - record["t_browser"]) < 0.05
+
+
+def test_save_then_load_gives_the_same_events_and_audio_sample_for_sample(recorded):
+    live, folder = recorded
+    loaded = rt.load(folder)
+    assert sorted(p.name for p in folder.iterdir()) == ["events.jsonl", "mic.flac", "model.flac", "recording.json"]
+    assert [r["event"] for r in loaded.events] == [r["event"] for r in live.events]
+    for name in ("mic", "model"):
+        assert np.array_equal(loaded.audio[name].samples, live.audio[name].samples)
+        assert np.allclose(loaded.audio[name].anchors, live.audio[name].anchors)
+    assert loaded.provider == "emulator"
+    assert loaded.config["audio"]["input"]["transcription"]["model"] == TRANSCRIBE
+
+
+def test_turns_of_a_recording_have_the_audio_figures(recorded):
+    _, folder = recorded
+    table = rt.turns(rt.load(folder))
+    (turn,) = table.to_dict("records")
+    assert turn["user_text"] == "hello there"
+    assert 0 < turn["silence_s"] < 3
+    assert turn["speech_ended"] < turn["first_heard"]
+    assert turn["heard_s"] > 0.5
+    assert not rt.echo_check(rt.load(folder)).echo
+
+
+def test_an_autosaved_recording_can_be_loaded_while_the_call_runs(tmp_path):
+    wav = spoken_wav(tmp_path / "hello.wav", "hello there")
+    with Emulator() as emu:
+
+        async def body() -> None:
+            call = rt.Call(provider=Local(emu), transcription=TRANSCRIBE, record=True, autosave=tmp_path / "live")
+            async with call:
+                done = asyncio.ensure_future(call.wait_for("response.done", timeout=30))
+                await call.play(wav)
+                await done
+                # As a crashed kernel would leave it: no save, the raw streams.
+                partial = rt.load(tmp_path / "live")
+                assert len(partial.events) == len(call.events)
+                assert asr.recognize(partial.mic.samples, RATE, asr.BUILTIN_PHRASES) == "hello there"
+
+        asyncio.run(body())
+
+
+# -- the recorder alone ---------------------------------------------------------------------------
+
+
+def test_recorder_places_segments_by_time_and_chunks_by_index(tmp_path):
+    rec = Recorder(tmp_path / "r")
+    one = np.full(RATE // 4, 100, np.int16)
+    rec.add("mic", one, t=1000.0, index=0, segment="a")
+    rec.add("mic", one, t=1000.5, index=RATE // 2, segment="a")  # a lost chunk: silence in its place
+    rec.add("mic", one, t=1000.6, index=RATE // 2 + RATE // 8, segment="a")  # overlaps: the new part stays
+    rec.add("mic", one, t=1003.0, segment="b")  # a new call, 3 s after the first chunk
+    rec.add("model", one, t=1001.0)
+    track = rec.recording(rt.EventLog()).mic
+    assert len(track.samples) == 3 * RATE + RATE // 4
+    assert track.samples[RATE // 4 : RATE // 2].max() == 0
+    assert track.samples[RATE // 2 : RATE // 2 + 3 * RATE // 8].min() == 100
+    assert abs(float(track.time_at(3 * RATE)) - 1003.0) < 1e-6
+    model = rec.recording(rt.EventLog()).model
+    assert abs(model.start - 1000.0) < 1e-6  # both tracks start at the recording's first chunk
+    assert model.samples[:RATE].max() == 0
+    rec.close()
+    assert (tmp_path / "r").exists()  # a named folder stays
+
+
+def test_a_torn_last_anchor_line_and_odd_byte_are_dropped(tmp_path):
+    rec = Recorder(tmp_path / "r")
+    rec.add("mic", np.ones(RATE, np.int16), t=50.0)
+    rec.close()
+    with open(tmp_path / "r" / "mic.anchors.jsonl", "a") as f:
+        f.write("[48000, 5")
+    with open(tmp_path / "r" / "mic.pcm", "ab") as f:
+        f.write(b"\x01")
+    loaded = rt.load(tmp_path / "r")
+    assert len(loaded.mic.samples) == RATE
+    assert loaded.mic.anchors.tolist() == [[0.0, 50.0]]
+
+
+def test_a_temporary_recording_is_removed_when_closed():
+    rec = Recorder()
+    folder = rec.folder
+    rec.add("mic", np.ones(10, np.int16), t=1.0)
+    rec.close()
+    assert not folder.exists()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "says"),
+    [
+        ({"record": "yes"}, ValueError, "record='yes' is not valid: use True or False"),
+        ({"record": True, "autosave": "run.jsonl"}, ValueError, "autosave='run'"),
+        ({"record": True, "autosave": 3}, TypeError, "autosave=3 is not valid"),
+    ],
+)
+def test_bad_record_settings_are_clear_errors(kwargs, error, says):
+    with pytest.raises(error, match=says):
+        rt.Call(provider="emulator", **kwargs)
+
+
+def test_load_and_save_errors_say_what_to_do(tmp_path):
+    with pytest.raises(FileNotFoundError, match="No recording at"):
+        rt.load(tmp_path / "missing")
+    (tmp_path / "file.txt").write_text("x")
+    with pytest.raises(ValueError, match="is a file"):
+        rt.load(tmp_path / "file.txt")
+    with pytest.raises(ValueError, match="is not a recording"):
+        rt.load(tmp_path)
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "recording.json").write_text(json.dumps({"format": "other"}))
+    with pytest.raises(ValueError, match="not an rt-widget recording"):
+        rt.load(tmp_path / "bad")
+    with pytest.raises(ValueError, match="holds other files"):
+        rt.Recording(rt.EventLog()).save(tmp_path)
+    with pytest.raises(TypeError, match="or a recording"):
+        rt.turns("run1")
