@@ -31,6 +31,8 @@ def test_both_ends_decode_on_the_loop_and_hear_each_other():
                 peer = call._transport.peer
                 assert peer is not None
                 assert [type(q) for q in decoder_queues(peer._pc)] == [_DecodeOnPut]
+                (receiver,) = [t.receiver for t in peer._pc.getTransceivers()]
+                assert receiver._RTCRtpReceiver__jitter_buffer._prefetch == 1  # the voice as it comes in
                 served = emu.call(call.call_id)
                 assert [type(q) for q in decoder_queues(served._pc)] == [_DecodeOnPut]
                 done = asyncio.ensure_future(call.wait_for("output_audio_buffer.stopped", timeout=30))
