@@ -9,6 +9,7 @@ synced traits, the comm, and knowing whether a view is on screen.
 from __future__ import annotations
 
 import logging
+import os
 import pathlib
 import threading
 import uuid
@@ -406,6 +407,13 @@ class Realtime(anywidget.AnyWidget):
     def cost(self, **kwargs: Any) -> pd.DataFrame:
         """USD per response and in total (see :func:`rt_widget.analysis.cost` for options)."""
         return self._session.cost(**kwargs)
+
+    def save(self, path: str | os.PathLike[str]) -> pathlib.Path:
+        """Write the session to the folder ``path`` (events and settings, no key); see :func:`rt_widget.load`.
+
+        The widget does not record audio yet: the saved tracks are empty.
+        """
+        return self._session.save(path)
 
     # -- the comm, and the view ----------------------------------------------------------------
 

@@ -180,3 +180,13 @@ def test_load_and_save_errors_say_what_to_do(tmp_path):
         rt.Recording(rt.EventLog()).save(tmp_path)
     with pytest.raises(TypeError, match="or a recording"):
         rt.turns("run1")
+
+
+def test_the_widget_saves_its_events_and_settings(tmp_path):
+    s = rt.Realtime(provider="emulator", voice="marin")
+    s._session.events.append({"type": "session.created", "event_id": "e1"}, direction="server", t_browser=1.0)
+    s.save(tmp_path / "w")
+    loaded = rt.load(tmp_path / "w")
+    assert [r["type"] for r in loaded.events] == ["session.created"]
+    assert loaded.config["audio"]["output"]["voice"] == "marin"
+    assert loaded.mic.duration_s == 0
