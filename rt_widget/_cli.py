@@ -33,6 +33,12 @@ def main(argv: list[str] | None = None) -> int:
         help=f"the standard key clients must send (default: {DEFAULT_KEY}, a well-known "
         "local-only value; choose your own when others share the machine)",
     )
+    emu.add_argument(
+        "--replay",
+        metavar="FOLDER",
+        help="answer every call by replaying the recording saved in FOLDER (its server events "
+        "on their recorded timing and the model's voice) instead of the scripted model",
+    )
     notebooks = commands.add_parser(
         "notebooks",
         help="copy the example notebooks into a folder",
@@ -50,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "notebooks":
         return _copy_notebooks(Path(args.dir), args.force)
-    return _run_emulator(args.host, args.port, args.api_key)
+    return _run_emulator(args.host, args.port, args.api_key, args.replay)
 
 
 def _copy_notebooks(target: Path, force: bool) -> int:
@@ -76,13 +82,20 @@ def _copy_notebooks(target: Path, force: bool) -> int:
     return 0
 
 
-def _run_emulator(host: str, port: int, api_key: str) -> int:
-    from .emulator import Emulator
+def _run_emulator(host: str, port: int, api_key: str, replay_folder: str | None) -> int:
+    from .emulator import Emulator, Replay, load_replay
 
+    replay: Replay | None = None
+    if replay_folder is not None:
+        try:
+            replay = load_replay(replay_folder)
+        except ValueError as exc:
+            print(f"rt-widget: {exc}", file=sys.stderr)
+            return 2
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            server = Emulator(host=host, port=port, api_key=api_key)
+            server = Emulator(host=host, port=port, api_key=api_key, replay=replay)
     except (OSError, ValueError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         print(f"rt-widget: cannot listen on {host}:{port}: {reason}.", file=sys.stderr)
@@ -93,6 +106,11 @@ def _run_emulator(host: str, port: int, api_key: str) -> int:
     print(f"Realtime emulator listening on {server.base_url} (Ctrl+C stops it)", flush=True)
     if api_key == DEFAULT_KEY:  # a public, well-known value; a key the user chose is never printed
         print(f"Clients send: Authorization: Bearer {DEFAULT_KEY}", flush=True)
+    if replay is not None:
+        print(
+            f"Every call replays {replay.source}: {len(replay.events)} server events over {replay.duration_s:.1f} s",
+            flush=True,
+        )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with contextlib.suppress(KeyboardInterrupt):

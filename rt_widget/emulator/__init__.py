@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import errno
 import ipaddress
+import os
 import secrets
 import socket
 import warnings
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -22,10 +24,14 @@ from .call import Call, check_burst
 from .faults import Faults
 from .middleware import http_logger
 from .model import Context, FunctionCall, Model, scripted_model
+from .replay import Replay, load_replay
 from .server import EmulatorApp
 from .validation import ProtocolError
 
-__all__ = ["Call", "Context", "Emulator", "Faults", "FunctionCall", "Model", "scripted_model"]
+if TYPE_CHECKING:
+    from ..recording import Recording
+
+__all__ = ["Call", "Context", "Emulator", "Faults", "FunctionCall", "Model", "Replay", "load_replay", "scripted_model"]
 
 
 class Emulator:
@@ -47,13 +53,23 @@ class Emulator:
     faults:
         Faults to inject into requests and new calls (see :class:`Faults`); change them
         later through :attr:`faults`.
+    replay:
+        A recording (its folder, or a loaded ``Recording``) to answer every call with,
+        instead of the scripted model: its server events, each at its recorded offset from
+        the first one counted from the moment the call's data channel opens, and its model
+        track on the call's audio, aligned the same way. Client events are ignored (hanging
+        up still ends the call); once the recording has played the call stays open, silent.
+        Each call gets a fresh session id; every other id is sent as recorded (see
+        :mod:`rt_widget.emulator.replay`). Faults apply as usual, except ``slow_response_s``
+        (nothing is generated).
 
     Raises
     ------
     OSError
         The port is in use, needs privileges, or ``host`` is not an address of this machine.
     ValueError
-        ``host`` does not resolve, or ``port`` is not from 0 to 65535.
+        ``host`` does not resolve, ``port`` is not from 0 to 65535, or ``replay`` is not a
+        recording folder or has no server events to replay.
 
     Examples
     --------
@@ -70,15 +86,19 @@ class Emulator:
         api_key: str | None = None,
         model: Model = scripted_model,
         faults: Faults | None = None,
+        replay: str | os.PathLike[str] | Recording | Replay | None = None,
     ):
-        sock = _listen(host, port)  # first, so a bad host or port fails here with a clear error
+        # First, so a bad recording, host or port fails here with a clear error.
+        self.replay: Replay | None = None if replay is None else load_replay(replay)
+        """The recording every call replays, prepared; ``None`` for the scripted model."""
+        sock = _listen(host, port)
         self.host = host
         self.port = int(sock.getsockname()[1])
         loopback = ipaddress.ip_address(sock.getsockname()[0]).is_loopback
         if not loopback:
             warnings.warn(network_warning(host, self.port), UserWarning, stacklevel=2)
         self.api_key = api_key or "sk-emulator-" + secrets.token_hex(16)
-        self._routes = EmulatorApp(self.api_key, model, faults)
+        self._routes = EmulatorApp(self.api_key, model, faults, self.replay)
         self._loop = BackgroundLoop("rt-widget-emulator")
         self._runner: web.AppRunner | None = None
         try:
@@ -87,7 +107,8 @@ class Emulator:
             sock.close()
             self._loop.close()
             raise
-        asr_worker.warm_up()  # its process starts while the first call is set up
+        if self.replay is None:  # a replay recognizes nothing
+            asr_worker.warm_up()  # its process starts while the first call is set up
 
     async def _start(self, sock: socket.socket, loopback: bool) -> None:
         # Loopback binds offer 127.0.0.1 only; network binds offer the machine's addresses, or
@@ -163,7 +184,8 @@ class Emulator:
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
-        return f"Emulator(base_url={self.base_url!r}, {state})"
+        replaying = f", replaying {self.replay.source!r}" if self.replay else ""
+        return f"Emulator(base_url={self.base_url!r}, {state}{replaying})"
 
 
 def network_warning(host: str, port: int) -> str:

@@ -31,6 +31,7 @@ from .faults import SESSION_EXPIRED, Faults
 from .ids import new_id
 from .listener import Listener, to_mono_24k
 from .model import Model, scripted_model
+from .replay import Replay, ReplayPlayer
 from .session import default_session, merge
 from .speaker import Speaker
 from .validation import ProtocolError
@@ -78,6 +79,11 @@ class Call:
         sideband connections still get every event.
     faults:
         Faults to inject into this call (a copy: change ``call.faults`` to affect only it).
+    replay:
+        Answer by replaying this recording instead of running a session: its server events
+        on their recorded timing and its model voice on the audio track (see
+        :mod:`rt_widget.emulator.replay`). Client events are then ignored, ``session`` and
+        ``model`` unused, and :attr:`engine` and :attr:`listener` are ``None``.
     """
 
     def __init__(
@@ -89,13 +95,13 @@ class Call:
         beta: bool = False,
         event_filter: frozenset[str] | None = None,
         faults: Faults | None = None,
+        replay: Replay | None = None,
     ) -> None:
         self.call_id = call_id
         self.faults = Faults() if faults is None else dataclasses.replace(faults)
         self.beta = beta
         self.event_filter = event_filter
         self.listeners: set[Callable[[str], None]] = set()
-        base = default_session(str((session or {}).get("model") or "gpt-realtime"))
         self._pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self._channel: RTCDataChannel | None = None
         self._early: list[str] = []
@@ -107,13 +113,20 @@ class Call:
         self._pc.on("connectionstatechange", self._on_state)
         self.speaker = Speaker(silent=lambda: self.faults.silent_audio)
         self._pc.addTrack(self.speaker)
-        self.engine = Engine(
-            merge(base, session or {}), self.send, self.speaker, model, lambda: self.faults.slow_response_s
-        )
-        self.listener = Listener(self.engine)
+        self.engine: Engine | None = None
+        self.listener: Listener | None = None
+        self._player: ReplayPlayer | None = None
         # Client events are handled one at a time, in arrival order.
         self._inbox: asyncio.Queue[str | bytes] = asyncio.Queue()
-        self._spawn(self._serve_inbox())
+        if replay is not None:
+            self._player = ReplayPlayer(replay, self._send_recorded, self.speaker)
+        else:
+            base = default_session(str((session or {}).get("model") or "gpt-realtime"))
+            self.engine = Engine(
+                merge(base, session or {}), self.send, self.speaker, model, lambda: self.faults.slow_response_s
+            )
+            self.listener = Listener(self.engine)
+            self._spawn(self._serve_inbox(self.engine))
 
     @property
     def connecting(self) -> bool:
@@ -140,6 +153,8 @@ class Call:
             answer = str(self._pc.localDescription.sdp)
             if negotiated_opus(answer):
                 self.speaker.opus = OpusPackets()
+            if self._player is not None:
+                self._player.prepare()  # the codec is known: encode the first audio now
             if "a=candidate:" not in answer:
                 msg = "The emulator found no network address to offer as an ICE candidate; bind it to 127.0.0.1."
                 raise CallSetupError(msg)
@@ -178,7 +193,13 @@ class Call:
             listener(text)
 
     def receive(self, message: str | bytes) -> None:
-        """Queue one client event (from the data channel or a sideband connection)."""
+        """Queue one client event (from the data channel or a sideband connection).
+
+        A replaying call ignores client events (hanging up still ends it).
+        """
+        if self.engine is None:
+            logger.debug("Call %s replays a recording: a client message was ignored.", self.call_id)
+            return
         if self.beta:
             # A message that does not parse or translate goes on as it is: the engine reports
             # what is wrong with it (however it fails here: deep nesting, odd shapes, bytes).
@@ -221,8 +242,12 @@ class Call:
         if self.closed.is_set():
             return
         self.closed.set()
-        self.engine.close()
-        self.listener.close()
+        if self.engine is not None:
+            self.engine.close()
+        if self.listener is not None:
+            self.listener.close()
+        if self._player is not None:
+            self._player.close()
         current = asyncio.current_task()
         for task in list(self._tasks):
             if task is not current:
@@ -238,6 +263,10 @@ class Call:
         """Whether the DTLS transport under the data channel can still carry data."""
         sctp = self._pc.sctp
         return sctp is not None and sctp.transport.state == "connected"
+
+    def _send_recorded(self, event: dict[str, Any]) -> None:
+        """Send one replayed event: a beta call gets it in beta shape, whichever it was recorded in."""
+        self.send(event_to_ga(event) if self.beta else event)
 
     def _send_on_channel(self, text: str) -> None:
         assert self._channel is not None
@@ -257,8 +286,12 @@ class Call:
     def _on_datachannel(self, channel: RTCDataChannel) -> None:
         self._channel = channel
         channel.on("message", self.receive)
-        # The channel is open once aiortc reports it; the service greets with session.created.
-        self.send({"type": "session.created", "session": self.engine.session})
+        # The channel is open once aiortc reports it; the service greets with session.created
+        # (a replay with the recording's first event, which is its time 0).
+        if self._player is not None:
+            self._player.start()
+        elif self.engine is not None:
+            self.send({"type": "session.created", "session": self.engine.session})
         if self.faults.malformed_event:
             channel.send("{this is not JSON (injected fault)")
         self._spawn(self._expire_when_due())
@@ -266,9 +299,9 @@ class Call:
             self._send_on_channel(text)
         self._early.clear()
 
-    async def _serve_inbox(self) -> None:
+    async def _serve_inbox(self, engine: Engine) -> None:
         while True:
-            await self.engine.receive(await self._inbox.get())
+            await engine.receive(await self._inbox.get())
 
     async def _expire_when_due(self) -> None:
         """End the call once the session_expired fault is due (it may be set at any time)."""
@@ -278,7 +311,8 @@ class Call:
             if after_s is not None and asyncio.get_running_loop().time() - opened >= after_s:
                 break
             await asyncio.sleep(0.05)
-        self.engine.error("session_expired", SESSION_EXPIRED)
+        error = {"type": "invalid_request_error", "code": "session_expired", "message": SESSION_EXPIRED}
+        self.send({"type": "error", "error": {**error, "param": None, "event_id": None}})
         await asyncio.sleep(0.2)  # let the error reach the client before the channel closes
         await self.close()
 
@@ -293,11 +327,11 @@ class Call:
             await self.close()
 
     async def _hear(self, track: MediaStreamTrack) -> None:
-        """Feed the caller's microphone to the listener, frame by frame."""
+        """Feed the caller's microphone to the listener, frame by frame (a replay drops it)."""
         with contextlib.suppress(MediaStreamError):
             while True:
-                frame = await track.recv()
-                if not isinstance(frame, AudioFrame):
+                frame = await track.recv()  # read even when unheard: unread frames pile up
+                if not isinstance(frame, AudioFrame) or self.listener is None:
                     continue
                 samples = frame.to_ndarray().reshape(-1)
                 if samples.dtype.kind == "f":  # planar float decoders: scale to 16-bit

@@ -20,6 +20,7 @@ from .faults import REST_ERRORS, Faults
 from .ids import new_call_id
 from .middleware import Handler, cors, json_errors
 from .model import Model, scripted_model
+from .replay import Replay
 from .secrets_store import DEFAULT_TTL_S, Secret, SecretStore, check_expires_after, ttl_of
 from .session import default_session, merge
 from .validation import MAX_EVENT_BYTES, SESSION, ProtocolError, missing, validate_object
@@ -47,11 +48,14 @@ each holds sockets until it connects or times out (``call.CONNECT_TIMEOUT_S``)."
 
 
 class EmulatorApp:
-    """Routes and state of one emulator server."""
+    """Routes and state of one emulator server (``replay``: every call replays that recording)."""
 
-    def __init__(self, api_key: str, model: Model = scripted_model, faults: Faults | None = None) -> None:
+    def __init__(
+        self, api_key: str, model: Model = scripted_model, faults: Faults | None = None, replay: Replay | None = None
+    ) -> None:
         self._api_key = api_key
         self._model = model
+        self.replay = replay
         self.faults = faults or Faults()
         self.secrets = SecretStore()
         self.calls: dict[str, Call] = {}
@@ -160,7 +164,9 @@ class EmulatorApp:
             )
             raise ApiError(429, msg, code="rate_limit_exceeded", type_="requests")
         faults = self.faults
-        call = Call(new_call_id(), session, self._model, beta=beta, event_filter=event_filter, faults=faults)
+        call = Call(
+            new_call_id(), session, self._model, beta=beta, event_filter=event_filter, faults=faults, replay=self.replay
+        )
         self._answering += 1
         try:
             answer = await call.answer(offer)  # closes the call itself when it fails
