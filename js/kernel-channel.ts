@@ -2,7 +2,7 @@
 // process when the page runs on the kernel's machine (see rt_widget/loopback.py). No DOM.
 
 import { randomId } from "./ids";
-import type { BrowserMessage, KernelMessage, LinkControl, LinkOffer } from "./types";
+import type { AudioHeader, BrowserMessage, KernelMessage, LinkControl, LinkOffer } from "./types";
 
 type Listener = (msg: KernelMessage) => void;
 
@@ -17,7 +17,7 @@ export interface Channel {
 
 /** The anywidget model's messaging surface (the comm). */
 export interface Comm {
-	send(message: unknown): void;
+	send(message: unknown, callbacks?: unknown, buffers?: ArrayBuffer[]): void;
 	on(name: "msg:custom", listener: Listener): void;
 	off(name: "msg:custom", listener: Listener): void;
 }
@@ -81,6 +81,24 @@ export class KernelChannel implements Channel {
 		} else {
 			this.comm.send(message);
 		}
+	}
+
+	/**
+	 * A message with a binary payload (a recording's chunk). On the link it is one binary frame:
+	 * the header's length (4 bytes, big-endian), the header as JSON, then the payload; over the
+	 * comm, the header with the payload as its buffer.
+	 */
+	sendAudio(header: AudioHeader, payload: ArrayBuffer): void {
+		if (!this.#linked) {
+			this.comm.send(header, undefined, [payload]);
+			return;
+		}
+		const head = new TextEncoder().encode(JSON.stringify(header));
+		const frame = new Uint8Array(4 + head.length + payload.byteLength);
+		new DataView(frame.buffer).setUint32(0, head.length);
+		frame.set(head, 4);
+		frame.set(new Uint8Array(payload), 4 + head.length);
+		this.#linked.send(frame);
 	}
 
 	on(_name: "msg:custom", listener: Listener): void {

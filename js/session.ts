@@ -5,10 +5,12 @@
 import type { AnyModel } from "@anywidget/types";
 import { EventBatcher, reportApproval, reportCall, reportState, requestAnswer } from "./bridge";
 import { nowMs } from "./clock";
+import { randomId } from "./ids";
 import { KernelChannel } from "./kernel-channel";
 import { PushToTalk } from "./push-to-talk";
 import { Call, type CallState } from "./rtc/call";
 import { microphoneBlocked } from "./rtc/microphone";
+import { type AudioChunk, RECORDING_RATE, Recorder } from "./rtc/recorder";
 import type { Direction, KernelMessage, RealtimeEvent, RealtimeModel, Status } from "./types";
 import { EventLogModel } from "./ui/eventlog-model";
 import { TranscriptModel } from "./ui/transcript-model";
@@ -43,6 +45,7 @@ export class Session {
 	#status: Status | null = null;
 	#turnDetection = true; // off: push-to-talk commits each turn
 	#ptt: PushToTalk | null = null; // for the current call
+	#recorder: Recorder | null = null; // while the current call is recorded
 
 	constructor(private readonly model: AnyModel<RealtimeModel>) {
 		this.#channel = new KernelChannel(model);
@@ -105,6 +108,7 @@ export class Session {
 				onState: (state, detail) => this.#onState(call, state, detail),
 				onRemoteStream: (stream) => {
 					this.#audio.srcObject = stream;
+					this.#record(call, stream);
 					this.#changed();
 				},
 			},
@@ -137,6 +141,7 @@ export class Session {
 		if (this.#call?.state === "connected") {
 			try {
 				await this.#call.switchMicrophone(deviceId);
+				this.#recorder?.useMicrophone(this.#call.microphone);
 			} catch (err) {
 				this.#setError(err instanceof Error ? err.message : String(err));
 			}
@@ -155,6 +160,11 @@ export class Session {
 		const ptt = this.#ptt;
 		const changed = down ? ptt.press(this.#turnDetection) : ptt.release(this.#turnDetection, this.model.get("muted"));
 		if (changed) this.#changed();
+	}
+
+	/** Whether this page is recording its call (the REC mark). */
+	get recording(): boolean {
+		return this.#recorder !== null;
 	}
 
 	get talking(): boolean {
@@ -177,6 +187,7 @@ export class Session {
 		this.model.off("change:muted", this.#onMuted);
 		this.model.off("change:volume", this.#onVolume);
 		this.hangup();
+		this.#stopRecording();
 		this.#batcher.flush();
 		this.#channel.dispose();
 		this.#audio.srcObject = null;
@@ -231,6 +242,7 @@ export class Session {
 		} else if (state !== "connecting") {
 			this.connectedAt = null;
 			this.#ptt = null;
+			this.#stopRecording();
 			if (this.#statsTimer !== null) clearInterval(this.#statsTimer);
 			this.#statsTimer = null;
 		}
@@ -238,6 +250,33 @@ export class Session {
 		this.#status = state;
 		reportState(this.#channel, state, state === "error" ? (detail ?? "Unknown error") : "");
 		this.#changed();
+	}
+
+	#record(call: Call, stream: MediaStream): void {
+		if (!this.model.get("record")) return;
+		this.#stopRecording();
+		const segment = randomId();
+		const recorder = new Recorder((chunk) => this.#sendChunk(segment, chunk));
+		this.#recorder = recorder;
+		recorder.start(call.microphone, stream).catch((err: unknown) => {
+			if (this.#recorder === recorder) this.#recorder = null;
+			this.#setError(`The call could not be recorded: ${err instanceof Error ? err.message : String(err)}`);
+			this.#changed();
+		});
+	}
+
+	#sendChunk(segment: string, chunk: AudioChunk): void {
+		const samples = chunk.mic.length;
+		const payload = new Uint8Array(4 * samples);
+		payload.set(new Uint8Array(chunk.mic.buffer, chunk.mic.byteOffset, 2 * samples), 0);
+		payload.set(new Uint8Array(chunk.model.buffer, chunk.model.byteOffset, 2 * samples), 2 * samples);
+		const header = { kind: "audio", segment, index: chunk.index, t: chunk.t, rate: RECORDING_RATE, samples } as const;
+		this.#channel.sendAudio(header, payload.buffer);
+	}
+
+	#stopRecording(): void {
+		this.#recorder?.stop();
+		this.#recorder = null;
 	}
 
 	#setError(message: string): void {

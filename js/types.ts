@@ -15,6 +15,8 @@ export interface RealtimeModel {
 	volume: number;
 	/** Large captions for a projector. */
 	presenter: boolean;
+	/** Record both sides of each call and send the audio to the kernel (set by Realtime(record=True)). */
+	record: boolean;
 	_widget_id: string;
 	_approvals: PendingApproval[];
 	/** What the kernel's session did by itself (a call renewed); empty when nothing. */
@@ -82,6 +84,22 @@ export type LinkOffer = { kind: "link"; id: string; url: string | null; token?: 
 
 /** Over the link: joined; or the kernel has every event up to `seq`. */
 export type LinkControl = { kind: "ready" } | { kind: "ack"; seq: number };
+
+/**
+ * A chunk of a call's recording. It travels with a binary payload: the microphone's `samples`
+ * 16-bit little-endian PCM samples, then the model's as many (see js/rtc/recorder.ts).
+ */
+export interface AudioHeader {
+	kind: "audio";
+	/** One recording of one call: its chunks' indices count from 0. */
+	segment: string;
+	/** The chunk's first sample, counted from the recording's start. */
+	index: number;
+	/** When that sample entered the page's audio graph, Unix epoch milliseconds. */
+	t: number;
+	rate: number;
+	samples: number;
+}
 
 /** Messages to the kernel (Realtime._on_message in Python). */
 export type BrowserMessage =

@@ -24,6 +24,7 @@ from .config import SessionConfig
 from .events import EventLog
 from .loopback import PageLink
 from .providers import Provider
+from .recording import Recording
 from .redaction import protect_logger, redact
 from .session import PageTransport, Session
 from .session.core import Callback, Predicate
@@ -107,6 +108,11 @@ class Realtime(anywidget.AnyWidget):
         once no reply is in progress.
     presenter:
         Start in presenter mode: large captions for a projector (also the Presenter button).
+    record:
+        Record both sides of every call in the page (the microphone as sent, the model's
+        voice as received) and stream them to the kernel, which writes them to disk as they
+        come (a temporary folder, or ``autosave="run1"``: events and audio there). The widget
+        shows REC while it records. :meth:`save` writes everything out.
     """
 
     _esm = _STATIC / "widget.js"
@@ -127,6 +133,8 @@ class Realtime(anywidget.AnyWidget):
     volume = traitlets.Float(1.0, min=0.0, max=1.0).tag(sync=True)
     """The model's voice volume in the browser, 0 to 1."""
     presenter = traitlets.Bool(False).tag(sync=True)
+    record = traitlets.Bool(False, read_only=True).tag(sync=True)
+    """Whether each call is recorded (``Realtime(record=True)``): the page then shows REC."""
     """Presenter mode: large captions for a projector, the event log hidden."""
     _widget_id = traitlets.Unicode("").tag(sync=True)
 
@@ -172,6 +180,7 @@ class Realtime(anywidget.AnyWidget):
         renew: bool = False,
         renew_after_s: float = RENEW_AFTER_S,
         presenter: bool = False,
+        record: bool = False,
         **settings: Any,
     ) -> None:
         if not isinstance(loopback, bool):
@@ -186,18 +195,20 @@ class Realtime(anywidget.AnyWidget):
             price_model=price_model,
             renew=renew,
             renew_after_s=renew_after_s,
+            record=record,
             **settings,
         )
         # The page is the session's transport; anywidget's own send carries the comm messages.
         self._page = PageTransport(self._session, self._send_over_comm, loopback=loopback)
         self._session.attach(self._page)
         super().__init__(_widget_id=uuid.uuid4().hex, provider_name=self._session.provider.name, presenter=presenter)
+        self.set_trait("record", record)
         self._session.subscribe(self._mirror)
         self._throttle = Throttle(self._show_conversation, SYNC_INTERVAL_S)
         self._session.watch(self._follow)
         now = self._session.conversation
         self._show_conversation({name: now[name] for name in _THROTTLED})  # cost_usd is None for no price
-        self.on_msg(lambda _widget, msg, _buffers: self._on_message(msg))
+        self.on_msg(lambda _widget, msg, buffers: self._on_message({**msg, "buffers": buffers} if buffers else msg))
 
     # -- the session, mirrored -------------------------------------------------------------------
 
@@ -408,10 +419,14 @@ class Realtime(anywidget.AnyWidget):
         """USD per response and in total (see :func:`rt_widget.analysis.cost` for options)."""
         return self._session.cost(**kwargs)
 
-    def save(self, path: str | os.PathLike[str]) -> pathlib.Path:
-        """Write the session to the folder ``path`` (events and settings, no key); see :func:`rt_widget.load`.
+    def recording(self) -> Recording:
+        """The session so far as a recording: events, both tracks (with ``record=True``) and settings."""
+        return self._session.recording()
 
-        The widget does not record audio yet: the saved tracks are empty.
+    def save(self, path: str | os.PathLike[str]) -> pathlib.Path:
+        """Write the session to the folder ``path``: events, both tracks (FLAC), settings, no key.
+
+        See :func:`rt_widget.load`. Without ``record=True`` the saved tracks are empty.
         """
         return self._session.save(path)
 

@@ -270,7 +270,7 @@ class LoopbackServer:
 
     def _handle(self, frame: str | bytes, on_message: Handler, page: PageLink) -> None:
         """One frame from a joined page: checked, handed on, and acknowledged if it has events."""
-        msg = _parse(frame)
+        msg = _parse_binary(frame) if isinstance(frame, bytes) and frame[:1] == b"\x00" else _parse(frame)
         if not isinstance(msg, dict) or not isinstance(msg.get("kind"), str):
             log.warning(
                 "A %d-byte message on the loopback link was dropped: it is not a JSON object with a 'kind'.",
@@ -297,6 +297,23 @@ class LoopbackServer:
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
+
+
+def _parse_binary(frame: bytes) -> Any:
+    """A message with a payload (a recording's chunk); ``None`` if malformed.
+
+    The frame is a 4-byte big-endian header length, the header as JSON, then the payload,
+    which the message gets as ``buffers``. JSON frames never start with a zero byte, so the
+    two cannot be confused.
+    """
+    if len(frame) < 4:
+        return None
+    size = int.from_bytes(frame[:4], "big")
+    header = _parse(frame[4 : 4 + size]) if 4 + size <= len(frame) else None
+    if not isinstance(header, dict):
+        return None
+    header["buffers"] = [memoryview(frame)[4 + size :]]
+    return header
 
 
 def _parse(frame: str | bytes) -> Any:

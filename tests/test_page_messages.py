@@ -21,8 +21,10 @@ JSON = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
     max_leaves=12,
 )
-KINDS = st.sampled_from(["view", "events", "call", "approval", "stats", "bogus", None, 5])
-FIELDS = st.sampled_from(["stream", "events", "call_id", "approved", "t", "stats", "id"])
+KINDS = st.sampled_from(["view", "events", "call", "approval", "stats", "audio", "bogus", None, 5])
+FIELDS = st.sampled_from(
+    ["stream", "events", "call_id", "approved", "t", "stats", "id", "segment", "index", "rate", "samples", "buffers"]
+)
 MESSAGES = st.one_of(
     JSON,  # not even an object
     st.builds(lambda kind, fields: {"kind": kind, **fields}, KINDS, st.dictionaries(FIELDS, JSON, max_size=4)),

@@ -24,6 +24,8 @@ export interface CallHandlers {
 export interface TransportStats {
 	rtt_s?: number;
 	jitter_s?: number;
+	/** How long the model's voice waits in the browser's jitter buffer before it plays (average). */
+	jitter_buffer_s?: number;
 	packets_lost?: number;
 	packets_received?: number;
 	packets_sent?: number;
@@ -111,6 +113,8 @@ export class Call {
 				out.rtt_s = s.currentRoundTripTime;
 			} else if (s.type === "inbound-rtp" && s.kind === "audio") {
 				out.jitter_s = s.jitter as number | undefined;
+				const emitted = Number(s.jitterBufferEmittedCount ?? 0);
+				if (emitted > 0) out.jitter_buffer_s = Number(s.jitterBufferDelay) / emitted;
 				out.packets_lost = s.packetsLost as number | undefined;
 				out.packets_received = s.packetsReceived as number | undefined;
 				out.audio_level_in = s.audioLevel as number | undefined;

@@ -18,6 +18,11 @@ export function renderControls(root: HTMLElement, model: AnyModel<RealtimeModel>
 	const connect = h("button", { type: "button", class: "rt-connect rt-primary" });
 	const status = h("span", { class: "rt-status", role: "status", "aria-live": "polite" });
 	const duration = h("span", { class: "rt-duration", "aria-label": "Call duration" });
+	const rec = h(
+		"span",
+		{ class: "rt-rec", role: "status", title: "Both sides of this call are being recorded" },
+		"REC",
+	);
 	const microphones = h("select", { class: "rt-microphone", "aria-label": "Microphone" });
 	const mute = h("button", { type: "button", class: "rt-mute", "aria-pressed": "false" }, "Mute");
 	const talk = h(
@@ -43,7 +48,7 @@ export function renderControls(root: HTMLElement, model: AnyModel<RealtimeModel>
 		"div",
 		{ class: "rt-controls", role: "toolbar", "aria-label": "Call controls" },
 		connect,
-		h("span", { class: "rt-state" }, h("span", { class: "rt-dot", "aria-hidden": "true" }), status, duration),
+		h("span", { class: "rt-state" }, h("span", { class: "rt-dot", "aria-hidden": "true" }), status, duration, rec),
 		microphones,
 		mute,
 		talk,
@@ -72,6 +77,7 @@ export function renderControls(root: HTMLElement, model: AnyModel<RealtimeModel>
 		const level = String(model.get("volume") ?? 1);
 		if (volume.value !== level) volume.value = level;
 		presenter.setAttribute("aria-pressed", String(Boolean(model.get("presenter"))));
+		rec.hidden = !session.recording;
 		tick();
 	};
 	const tick = () => {

@@ -17,6 +17,7 @@ import json
 import shutil
 import tempfile
 import threading
+import weakref
 from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -60,6 +61,10 @@ class Recorder:
         tracks = {name: {"rate": RATE, "file": f"{name}.pcm"} for name in TRACKS}
         _write_manifest(self.folder, provider, dict(config or {}), tracks)
         self.closed = False
+        # A recorder dropped without close() (its session collected, the kernel exiting) still
+        # closes its files, and removes its folder if it was a temporary one.
+        files = [*self._pcm.values(), *self._anchors.values()]
+        self._finalizer = weakref.finalize(self, _release, files, self.folder if self.temporary else None)
 
     def add(
         self, track: str, samples: npt.NDArray[np.int16], t: float, index: int | None = None, segment: str = ""
@@ -115,14 +120,16 @@ class Recorder:
     def close(self) -> None:
         """Stop writing (a temporary folder is removed)."""
         with self._lock:
-            if self.closed:
-                return
             self.closed = True
-            for file in (*self._pcm.values(), *self._anchors.values()):
-                file.close()
-        if self.temporary:
-            shutil.rmtree(self.folder, ignore_errors=True)
+        self._finalizer()
 
     def __repr__(self) -> str:
         sides = ", ".join(f"{name} {self.duration_s(name):.1f} s" for name in TRACKS)
         return f"<Recorder {self.folder}: {sides}>"
+
+
+def _release(files: list[IO[bytes]], temporary: Path | None) -> None:
+    for file in files:
+        file.close()
+    if temporary is not None:
+        shutil.rmtree(temporary, ignore_errors=True)

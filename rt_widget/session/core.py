@@ -704,11 +704,12 @@ class Session:
     def stats(self) -> pd.DataFrame:
         """Transport statistics sampled by the peer every second while connected.
 
-        Columns: ``t``, ``call_id``, ``rtt_s``, ``jitter_s``, ``packets_lost``,
+        Columns: ``t``, ``call_id``, ``rtt_s``, ``jitter_s``, ``jitter_buffer_s`` (how long the
+        model's voice waits in the browser's buffer before it plays, on average), ``packets_lost``,
         ``packets_received``, ``packets_sent``, ``audio_level_in`` (the model's voice, 0-1),
         ``audio_level_mic``, ``codec``.
         """
-        columns = ["t", "call_id", "rtt_s", "jitter_s", "packets_lost", "packets_received"]
+        columns = ["t", "call_id", "rtt_s", "jitter_s", "jitter_buffer_s", "packets_lost", "packets_received"]
         columns += ["packets_sent", "audio_level_in", "audio_level_mic", "codec"]
         return pd.DataFrame(list(self._stats), columns=columns)
 

@@ -15,7 +15,11 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
+from .._checks import finite, whole
 from ..loopback import PageLink, loopback_server
+from ..recording import RATE
 from ..redaction import protect_logger
 from ..streams import Stream
 from .core import Session
@@ -95,6 +99,8 @@ class PageTransport:
             self._session.call_started(str(msg.get("call_id") or ""))
         elif kind == "approval":
             self._session.decide(str(msg.get("call_id")), bool(msg.get("approved")))
+        elif kind == "audio":
+            self._on_audio(msg)
         elif kind == "stats":
             self._on_stats(msg)
 
@@ -134,6 +140,26 @@ class PageTransport:
             log.warning("A state message from the page with status %r was dropped.", status)
             return
         self._session.set_state(status=status, error=error, call_id="" if status == "connecting" else None)
+
+    def _on_audio(self, msg: Message) -> None:
+        """A chunk of the page's recording: the microphone's samples, then the model's as many."""
+        buffers = msg.get("buffers")
+        samples, index, t = whole(msg.get("samples"), 1, 2**24), whole(msg.get("index"), 0, 2**40), finite(msg.get("t"))
+        first = buffers[0] if isinstance(buffers, list | tuple) and len(buffers) == 1 else None
+        payload = bytes(first) if isinstance(first, bytes | bytearray | memoryview) else b""
+        segment = msg.get("segment")
+        if samples is None or index is None or t is None or not isinstance(segment, str) or msg.get("rate") != RATE:
+            log.warning("A recording chunk from the page without a valid index, time, rate or segment was dropped.")
+            return
+        if len(payload) != 4 * samples:
+            log.warning("A recording chunk from the page was dropped: %d bytes for %d samples.", len(payload), samples)
+            return
+        pcm = np.frombuffer(payload, "<i2")
+        try:
+            for track, part in (("mic", pcm[:samples]), ("model", pcm[samples:])):
+                self._session.record(track, part, t / 1000, index, segment=f"page-{segment}")
+        except ValueError as exc:  # an index far past the track's end
+            log.warning("A recording chunk from the page was dropped: %s", exc)
 
     def _on_stats(self, msg: Message) -> None:
         """One sample of the browser's transport statistics; fields of the wrong kind are left out."""

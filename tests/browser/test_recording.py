@@ -1,0 +1,108 @@
+"""Recording in the widget: JupyterLab, Chromium's fake microphone saying "hello there", the emulator.
+
+The page records its microphone and the model's voice and streams them to the kernel (over the
+loopback link, or the comm alone); the saved recording is then checked in this process, a
+fresh one: what each track says, where its speech lies against the events, and that it is
+sample for sample what the kernel had.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from playwright.sync_api import Browser, Playwright, expect
+
+import rt_widget as rt
+from rt_widget.emulator import asr
+from rt_widget.recording import RATE
+from rt_widget.recording.audio_analysis import speech_spans
+from tests.browser.conftest import PageLog
+from tests.browser.lab import LabServer
+from tests.browser.mic import browser_hearing, speech_wav
+from tests.browser.notebook import open_and_run, write_notebook
+
+DIGEST = (
+    "import hashlib\n"
+    "rec = s.recording()\n"
+    "digest = {n: hashlib.sha256(t.samples.tobytes()).hexdigest() for n, t in rec.audio.items()}\n"
+)
+
+
+@pytest.fixture(scope="module")
+def browser_saying_hello(playwright: Playwright, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    yield from browser_hearing(playwright, speech_wav(tmp_path_factory.mktemp("mic") / "hello.wav", "hello there"))
+
+
+def words(text: str) -> str:
+    return " ".join(re.sub(r"[^a-z' ]+", " ", text.lower()).split())
+
+
+@pytest.mark.parametrize("loopback", [True, False], ids=["loopback", "comm-only"])
+def test_a_recorded_spoken_turn_lines_up_with_its_events(browser_saying_hello: Browser, lab: LabServer, loopback: bool):
+    context = browser_saying_hello.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    log = PageLog(page)
+    folder = lab.root / f"recorded_{loopback}"
+    path = write_notebook(
+        lab,
+        f"record_{loopback}.ipynb",
+        "import rt_widget as rt",
+        f"s = rt.Realtime(provider='emulator', transcription='gpt-4o-mini-transcribe', record=True, "
+        f"loopback={loopback})\ns",
+    )
+    kernel = open_and_run(page, lab, path)
+    try:
+        expect(page.locator(".rt-rec")).to_be_hidden()
+        page.locator(".rt-connect").click()
+        assert kernel.wait_until("s.status == 'connected'")
+        expect(page.locator(".rt-rec")).to_be_visible()
+        kernel.wait_until("'output_audio_buffer.stopped' in s.events.types", timeout=45)
+        page.wait_for_timeout(800)  # the reply's last chunks
+        page.locator(".rt-connect").click()  # hang up: the page sends what it still holds
+        assert kernel.wait_until("s.status == 'closed'")
+        expect(page.locator(".rt-rec")).to_be_hidden()
+        page.wait_for_timeout(500)
+        kernel.execute(DIGEST + f"s.save({str(folder)!r})")
+        digest = kernel.eval("digest")
+        buffered_s = kernel.eval("float(s.stats['jitter_buffer_s'].dropna().iloc[-1])")
+        count = kernel.eval("len(s.events)")
+    finally:
+        kernel.execute("s.hangup()")
+        kernel.close()
+        context.close()
+    assert log.errors == [], log.text()
+
+    rec = rt.load(folder)  # in this process: a fresh one
+    assert len(rec.events) == count
+    for name, track in rec.audio.items():  # lossless: sample for sample what the kernel had
+        assert hashlib.sha256(track.samples.tobytes()).hexdigest() == digest[name]
+    # Chromium's audio processing (gain control) shapes what is sent: the recognizer picks
+    # among distinct phrases rather than "hello" against "hello there".
+    assert asr.recognize(rec.mic.samples, RATE, ["hello there", "goodbye", "tell me a joke"]) == "hello there"
+    reply = words(rec.events.of_type("response.output_audio_transcript.done")[-1]["transcript"])
+    assert asr.recognize(rec.model.samples, RATE, [reply, "hello there", "goodbye"]) == reply
+
+    # The model's voice starts after output_audio_buffer.started by the time it waited in the
+    # browser's jitter buffer (reported in s.stats), plus what Chromium's audio path from
+    # WebRTC into Web Audio adds (measured 20-70 ms here).
+    (started,) = [r for r in rec.events if r["type"] == "output_audio_buffer.started"]
+    voice = speech_spans(rec.model)
+    # The buffer is the call's average: on this loaded two-core machine 0.1-0.3 s, and it grows.
+    assert 0 < buffered_s < 0.5
+    residual = voice[0][0] - (started["t_browser"] + buffered_s)
+    assert abs(residual) < 0.15, (residual, buffered_s)
+    # The microphone's speech lasts as long as the server heard it: audio_start_ms is
+    # prefix_padding_ms (300 by default) before the onset its VAD found, audio_end_ms the end.
+    (began,) = rec.events.of_type("input_audio_buffer.speech_started")
+    (ended,) = rec.events.of_type("input_audio_buffer.speech_stopped")
+    spoken = speech_spans(rec.mic)
+    heard_s = (ended["audio_end_ms"] - began["audio_start_ms"] - 300) / 1000
+    assert abs((spoken[-1][1] - spoken[0][0]) - heard_s) < 0.1  # the VAD's own error, about 40 ms
+    assert np.abs(rec.mic.samples).max() > 1000
+    turn = rt.turns(rec).to_dict("records")[0]
+    assert 0 < turn["silence_s"] < 3
