@@ -9,6 +9,8 @@ import nbformat
 import pandas as pd
 from nbclient import NotebookClient
 
+import rt_widget as rt
+
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 
@@ -42,3 +44,22 @@ def test_experiments_notebook_runs_against_the_emulator(tmp_path):
     assert set(results["status"]) == {"ok"}
     heard = results.set_index(["config", "input"])["user_transcript"].map(lambda t: t[0].strip(" .!?").lower())
     assert heard.xs("hello_there", level="input").eq("hello there").all()
+
+
+def test_recordings_notebook_records_listens_measures_and_replays(tmp_path):
+    shutil.copy(NOTEBOOKS / "recordings.ipynb", tmp_path)
+    shutil.copytree(NOTEBOOKS / "data" / "utterances", tmp_path / "data" / "utterances")
+    nb = nbformat.read(tmp_path / "recordings.ipynb", as_version=4)
+    NotebookClient(nb, timeout=180, resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
+    assert not [o for o in outputs if o.output_type == "error"]
+    text = "\n".join(str(o.get("data", {}).get("text/plain", "")) + str(o.get("text", "")) for o in outputs)
+    assert "silence_s" in text  # the turns table, with the figures from the audio
+    assert "echo=False" in text  # the clean recording
+    assert "headphones" in text  # the echoed one, with what to do
+    assert sum("audio/wav" in str(o.get("data", {}).get("text/html", "")) for o in outputs) == 2  # two players
+    assert any("image/png" in o.get("data", {}) for o in outputs)  # the plot
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)  # the replay
+    saved = rt.load(tmp_path / "runs" / "paris")
+    assert saved.mic.duration_s > 2
+    assert saved.model.duration_s > 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 
 import numpy as np
@@ -14,6 +15,9 @@ from .asr_worker import read, write
 
 def main() -> None:
     """The child: answer requests until stdin closes."""
+    # Ctrl+C or a kernel interrupt reaches the whole process group; this child ends when its
+    # parent closes the pipe, so it ignores the signal rather than print a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     stdin = sys.stdin.buffer
     stdout = os.fdopen(os.dup(1), "wb")  # the answers' own copy of stdout...
     os.dup2(2, 1)  # ...and anything else printed goes to stderr, not into an answer
