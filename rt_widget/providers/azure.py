@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 from ..config import SessionConfig
 from ..redaction import redact
 from . import arguments
-from .base import CallAnswer, ConnectError, DirectCall, Provider, Sideband, guarded, mint, relay, ws_url
+from .base import (
+    CallAnswer,
+    ConnectError,
+    DirectCall,
+    Provider,
+    Sideband,
+    create_live_session,
+    guarded,
+    mint,
+    relay,
+    ws_url,
+)
 
 KEY_HINT = "AZURE_OPENAI_API_KEY, api_key=..., or token_provider=..."
 
@@ -124,6 +135,20 @@ class Azure(Provider):
             If the token provider fails or gives an unusable token.
         """
         return Sideband(f"{ws_url(self.base_url)}/realtime?call_id={call_id}", self._auth())
+
+    async def connect_live(self, offer_sdp: str, session: dict[str, Any]) -> CallAnswer:
+        """``POST <resource>/openai/v1/live/sessions``, the same JSON body as OpenAI's."""
+        url = f"{self.base_url}/live/sessions"
+        work = create_live_session(url, KEY_HINT, self._live_auth(), offer_sdp, session)
+        return await guarded("creating the GPT-Live session", work)
+
+    def live_sideband(self, session_id: str) -> Sideband:
+        """``wss://<resource>/openai/v1/live/sessions/{id}/attach``."""
+        return Sideband(f"{ws_url(self.base_url)}/live/sessions/{session_id}/attach", self._live_auth())
+
+    def _live_auth(self) -> dict[str, str]:
+        """Azure's GPT-Live examples send even an API key as a bearer token."""
+        return {"Authorization": f"Bearer {self._api_key}"} if self._api_key else self._auth()
 
     def __repr__(self) -> str:
         return redact(f"Azure(base_url={self.base_url!r}, deployment={self.deployment!r}, flow={self.flow!r})")

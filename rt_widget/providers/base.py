@@ -111,6 +111,14 @@ class Provider(abc.ABC):
         """The WebSocket that joins ``call_id``, or ``None`` if the flow has none."""
         return None
 
+    async def connect_live(self, offer_sdp: str, session: dict[str, Any]) -> CallAnswer:
+        """Create a GPT-Live session for the offer (``session``: a LiveConfig's ``to_session()``)."""
+        raise ConnectError(f"The {self.name} provider does not serve GPT-Live: use OpenAI, Azure or the emulator.")
+
+    def live_sideband(self, session_id: str) -> Sideband | None:
+        """The WebSocket that attaches to a GPT-Live session, or ``None``."""
+        return None
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
@@ -312,6 +320,37 @@ async def post_offer(url: str, token: str, offer_sdp: str) -> CallAnswer:
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/sdp"}
     response = await post(url, what, EPHEMERAL_KEY_HINT, expect=201, content=offer_sdp, headers=headers)
     return _sdp_answer(response, url, what)
+
+
+NOT_RETRIED = "It was not tried again: each GPT-Live create bills 15 s up front."
+
+
+async def create_live_session(
+    url: str, key_hint: str, headers: dict[str, str], offer_sdp: str, session: dict[str, Any]
+) -> CallAnswer:
+    """Create a GPT-Live session over WebRTC: the offer and the session as JSON, once.
+
+    The session's id (``live_...``) is the call's id. A create is never retried by rt-widget
+    (an experiment's retries included): each one bills 15 s up front, so its error says it
+    may not be retried automatically, whatever the status.
+    """
+    what = "Creating the GPT-Live session"
+    body = {"session": session, "transport": {"type": "webrtc", "sdp": offer_sdp}}
+    try:
+        response = await post(url, what, key_hint, expect=201, headers=headers, json=body)
+    except ConnectError as exc:
+        raise ConnectError(f"{exc} {NOT_RETRIED}", status=exc.status, retry_after_s=exc.retry_after_s) from None
+    try:
+        reply = response.json()
+        session_id, sdp = reply["session"]["id"], reply["transport"]["sdp"]
+    except (ValueError, TypeError, KeyError):
+        session_id = sdp = None
+    if not isinstance(session_id, str) or not isinstance(sdp, str) or not sdp.lstrip().startswith("v="):
+        raise ConnectError(
+            f"{what}: {url} answered HTTP 201 without a session id and an SDP answer. "
+            "Check base_url: it may point at something else."
+        )
+    return CallAnswer(sdp, session_id)
 
 
 def _sdp_answer(response: httpx.Response, url: str, what: str) -> CallAnswer:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import atexit
 import threading
-from typing import Literal
+from typing import Any, Literal
 
 from ..config import SessionConfig
 from ..emulator import Emulator
@@ -57,6 +57,14 @@ class Local(Provider):
     async def connect(self, offer_sdp: str, config: SessionConfig) -> CallAnswer | DirectCall:
         """Relay or mint against the emulator."""
         return await self._openai().connect(offer_sdp, config)
+
+    async def connect_live(self, offer_sdp: str, session: dict[str, Any]) -> CallAnswer:
+        """Create a GPT-Live session on the emulator."""
+        return await self._openai().connect_live(offer_sdp, session)
+
+    def live_sideband(self, session_id: str) -> Sideband:
+        """The emulator's attach WebSocket for a GPT-Live session."""
+        return self._openai().live_sideband(session_id)
 
     def sideband(self, call_id: str) -> Sideband:
         """The emulator's sideband WebSocket for ``call_id``."""

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-from typing import Literal
+from typing import Any, Literal
 
 from ..config import SessionConfig
 from ..redaction import redact
 from . import arguments
-from .base import CallAnswer, DirectCall, Provider, Sideband, guarded, mint, relay, ws_url
+from .base import CallAnswer, DirectCall, Provider, Sideband, create_live_session, guarded, mint, relay, ws_url
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 KEY_HINT = "OPENAI_API_KEY, or api_key=..."
@@ -69,6 +69,17 @@ class OpenAI(Provider):
     def sideband(self, call_id: str) -> Sideband:
         """``wss://.../v1/realtime?call_id=...`` with the standard key."""
         return Sideband(f"{ws_url(self.base_url)}/realtime?call_id={call_id}", self._auth())
+
+    async def connect_live(self, offer_sdp: str, session: dict[str, Any]) -> CallAnswer:
+        """``POST /v1/live/sessions`` with the offer (GPT-Live has no ephemeral flow: the kernel posts)."""
+        url = f"{self.base_url}/live/sessions"
+        return await guarded(
+            "creating the GPT-Live session", create_live_session(url, KEY_HINT, self._auth(), offer_sdp, session)
+        )
+
+    def live_sideband(self, session_id: str) -> Sideband:
+        """``wss://.../v1/live/sessions/{id}/attach`` with the standard key."""
+        return Sideband(f"{ws_url(self.base_url)}/live/sessions/{session_id}/attach", self._auth())
 
     def __repr__(self) -> str:
         return redact(f"OpenAI(base_url={self.base_url!r}, flow={self.flow!r})")
