@@ -32,6 +32,28 @@ export interface RealtimeModel {
 	caption: Caption;
 }
 
+/** The synced traits of rt_widget/replay.py:Replay (a saved session played back). */
+export interface ReplayModel {
+	_widget_id: string;
+	/** "replay": the front end draws a player instead of a call. */
+	mode: "replay";
+	/** What is replayed (the recording's folder, or a description). */
+	title: string;
+}
+
+/** The recording, sent once when the page asks (`{kind: "load"}`): its buffers are the
+ * microphone's and the model's audio as FLAC, both starting at `origin`. */
+export interface ReplayData {
+	kind: "replay";
+	events: WireEvent[];
+	/** Epoch ms of both tracks' first sample. */
+	origin: number;
+	/** Seconds of audio. */
+	duration: number;
+	/** Set instead of the rest when the recording cannot be sent. */
+	error?: string;
+}
+
 /** The latest message as the kernel summarises it (see Realtime.caption). */
 export interface Caption {
 	/** "user", "assistant" (or "system"); empty before the first message. */

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pandas as pd
@@ -12,6 +13,18 @@ from nbclient import NotebookClient
 import rt_widget as rt
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+def run_a_copy(name: str, folder: Path, timeout: int) -> list[Any]:
+    """Run a notebook in a copy (with the utterances beside it), so what it writes stays out of
+    the repository; its outputs, none of them an error."""
+    shutil.copy(NOTEBOOKS / name, folder)
+    shutil.copytree(NOTEBOOKS / "data" / "utterances", folder / "data" / "utterances")
+    nb = nbformat.read(folder / name, as_version=4)
+    NotebookClient(nb, timeout=timeout, resources={"metadata": {"path": str(folder)}}).execute()
+    outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
+    assert not [o for o in outputs if o.output_type == "error"]
+    return outputs
 
 
 def test_analysis_notebook_runs_on_the_shipped_recording():
@@ -27,13 +40,7 @@ def test_analysis_notebook_runs_on_the_shipped_recording():
 
 
 def test_experiments_notebook_runs_against_the_emulator(tmp_path):
-    # In a copy, so the run's folder stays out of the repository.
-    shutil.copy(NOTEBOOKS / "experiments.ipynb", tmp_path)
-    shutil.copytree(NOTEBOOKS / "data" / "utterances", tmp_path / "data" / "utterances")
-    nb = nbformat.read(tmp_path / "experiments.ipynb", as_version=4)
-    NotebookClient(nb, timeout=300, resources={"metadata": {"path": str(tmp_path)}}).execute()
-    outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
-    assert not [o for o in outputs if o.output_type == "error"]
+    outputs = run_a_copy("experiments.ipynb", tmp_path, timeout=300)
     text = "\n".join(str(o.get("data", {}).get("text/plain", "")) for o in outputs)
     assert "pirate/vad0.8" in text
     assert "plain/vad0.5" in text
@@ -47,12 +54,7 @@ def test_experiments_notebook_runs_against_the_emulator(tmp_path):
 
 
 def test_recordings_notebook_records_listens_measures_and_replays(tmp_path):
-    shutil.copy(NOTEBOOKS / "recordings.ipynb", tmp_path)
-    shutil.copytree(NOTEBOOKS / "data" / "utterances", tmp_path / "data" / "utterances")
-    nb = nbformat.read(tmp_path / "recordings.ipynb", as_version=4)
-    NotebookClient(nb, timeout=180, resources={"metadata": {"path": str(tmp_path)}}).execute()
-    outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
-    assert not [o for o in outputs if o.output_type == "error"]
+    outputs = run_a_copy("recordings.ipynb", tmp_path, timeout=180)
     text = "\n".join(str(o.get("data", {}).get("text/plain", "")) + str(o.get("text", "")) for o in outputs)
     assert "silence_s" in text  # the turns table, with the figures from the audio
     assert "echo=False" in text  # the clean recording

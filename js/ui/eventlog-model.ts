@@ -33,6 +33,12 @@ export class EventLogModel {
 		this.#place(this.events.length - 1);
 	}
 
+	/** Forget every event (a replay going back in time starts over). */
+	clear(): void {
+		this.events.length = 0;
+		this.#rows = [];
+	}
+
 	/** Show only events whose type or JSON contains `text` (case-insensitive); "" shows all. */
 	setFilter(text: string): void {
 		this.#filter = text.trim().toLowerCase();

@@ -1,14 +1,14 @@
 // The event log: a virtualized list (only the rows in view exist in the DOM, so 50,000
 // events scroll smoothly), a filter, delta folding, and the selected event's JSON.
 
-import type { Session } from "../session";
 import { h, perFrame } from "./dom";
 import { EventLogModel } from "./eventlog-model";
+import type { Shown } from "./shown";
 
 const ROW_HEIGHT = 22; // px, as in widget.css (.rt-log-row)
 const OVERSCAN = 10;
 
-export function renderEventLog(root: HTMLElement, session: Session): () => void {
+export function renderEventLog(root: HTMLElement, session: Shown): () => void {
 	const log = session.log;
 	const filter = h("input", {
 		type: "search",
@@ -88,6 +88,8 @@ export function renderEventLog(root: HTMLElement, session: Session): () => void 
 				viewport.scrollTop = top + ROW_HEIGHT - viewport.clientHeight;
 		}
 		follow = false;
+		const row = selected === null ? undefined : log.rows[selected];
+		if (row && session.jumpTo) session.jumpTo(log.events[row.index].t); // a replay's playhead goes there
 		draw();
 	};
 

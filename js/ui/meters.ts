@@ -1,7 +1,7 @@
 // Live level meters for the microphone and the model's voice (Web Audio analysers).
 
-import type { Session } from "../session";
 import { h, perFrame } from "./dom";
+import type { Shown } from "./shown";
 
 /** The loudness of one stream, 0 to 1, read from an AnalyserNode. */
 export class LevelMeter {
@@ -46,7 +46,7 @@ const browser: MeterEnvironment = {
 	cancelFrame: (handle) => cancelAnimationFrame(handle),
 };
 
-export function renderMeters(root: HTMLElement, session: Session, env: MeterEnvironment = browser): () => void {
+export function renderMeters(root: HTMLElement, session: Shown, env: MeterEnvironment = browser): () => void {
 	const bar = (label: string, className: string) =>
 		h(
 			"div",

@@ -84,6 +84,14 @@ export class TranscriptModel {
 		}
 	}
 
+	/** Forget everything (a replay going back in time starts over). */
+	clear(): void {
+		this.#nodes.clear();
+		this.#arrival = [];
+		this.#outputs.clear();
+		this.#order = null;
+	}
+
 	/** The entries in conversation order. */
 	entries(): Entry[] {
 		if (this.#order) return this.#order;

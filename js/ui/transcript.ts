@@ -1,12 +1,12 @@
 // The live transcript: both sides in conversation order, tool calls, interrupted replies.
 
-import type { Session } from "../session";
 import { h, perFrame } from "./dom";
+import type { Shown } from "./shown";
 import type { Entry } from "./transcript-model";
 
 const WHO: Record<Entry["speaker"], string> = { user: "You", assistant: "Model", tool: "Tool" };
 
-export function renderTranscript(root: HTMLElement, session: Session): () => void {
+export function renderTranscript(root: HTMLElement, session: Shown): () => void {
 	const list = h("ol", { class: "rt-transcript", "aria-label": "Transcript", "aria-live": "polite", tabindex: 0 });
 	root.append(list);
 	let drawn = -1;

@@ -25,7 +25,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import numpy.typing as npt
@@ -164,11 +164,11 @@ def load(path: str | os.PathLike[str]) -> Recording:
 # -- tracks on disk ------------------------------------------------------------------------------
 
 
-def write_flac(path: Path, samples: npt.NDArray[np.int16], rate: int) -> None:
-    """Mono 16-bit samples to a FLAC file."""
+def write_flac(target: Path | BinaryIO, samples: npt.NDArray[np.int16], rate: int) -> None:
+    """Mono 16-bit samples to a FLAC file (a path, or a binary file object)."""
     import av  # PyAV: imported when needed, it takes a while
 
-    with av.open(str(path), "w", format="flac") as container:
+    with av.open(target if not isinstance(target, Path) else str(target), "w", format="flac") as container:
         stream = container.add_stream("flac", rate=rate, layout="mono")
         stream.format = "s16"
         for start in range(0, max(len(samples), 1), rate):
