@@ -13,6 +13,19 @@ function filled(): EventLogModel {
 }
 
 describe("EventLogModel", () => {
+	it("forgets every event and row after clear, filter kept", () => {
+		const log = new EventLogModel();
+		log.setFilter("response");
+		log.add("server", { type: "response.created" }, 1);
+		log.add("server", { type: "session.created" }, 2);
+		log.clear();
+		expect(log.events).toHaveLength(0);
+		expect(log.rows).toHaveLength(0);
+		log.add("server", { type: "response.done" }, 3);
+		log.add("server", { type: "session.updated" }, 4);
+		expect(log.rows.map((r) => log.events[r.index].event.type)).toEqual(["response.done"]);
+	});
+
 	it("keeps every event as a row by default", () => {
 		expect(filled().rows).toHaveLength(9);
 	});

@@ -22,6 +22,18 @@ function texts(model: TranscriptModel): string[] {
 }
 
 describe("TranscriptModel", () => {
+	it("starts over after clear, as a replay going back does", () => {
+		const model = new TranscriptModel();
+		model.apply(user("u1", null, "first"));
+		model.apply(assistant("a1", "u1"));
+		model.apply(delta("a1", "Answer."));
+		model.clear();
+		expect(texts(model)).toEqual([]);
+		model.apply(user("u1", null, "first"));
+		model.apply(assistant("a1", "u1"));
+		expect(texts(model)).toEqual(["user:first", "assistant:"]);
+	});
+
 	it("orders items by previous_item_id, not by arrival", () => {
 		const model = new TranscriptModel();
 		model.apply(assistant("a2", "u2"));
