@@ -19,23 +19,27 @@ _SERVER = TypeAdapter(RealtimeServerEvent)
 _CLIENT = TypeAdapter(RealtimeClientEvent)
 
 
-def _extras(value: Any, path: str) -> list[str]:
+def unknown_fields(value: Any, path: str, session_identity: bool = False) -> list[str]:
+    """The paths of every field, at any depth of a parsed SDK model, that the SDK does not know.
+
+    ``session_identity`` allows :data:`SESSION_IDENTITY` on Realtime session objects.
+    """
     found: list[str] = []
     if isinstance(value, BaseModel):
-        allowed = SESSION_IDENTITY if path.endswith(".session") else set()
+        allowed = SESSION_IDENTITY if session_identity and path.endswith(".session") else set()
         found += [f"{path}.{key}" for key in value.model_extra or {} if key not in allowed]
         for name in type(value).model_fields:
-            found += _extras(getattr(value, name), f"{path}.{name}")
+            found += unknown_fields(getattr(value, name), f"{path}.{name}", session_identity)
     elif isinstance(value, list | tuple):
         for i, entry in enumerate(value):
-            found += _extras(entry, f"{path}[{i}]")
+            found += unknown_fields(entry, f"{path}[{i}]", session_identity)
     return found
 
 
 def _check(adapter: TypeAdapter[Any], event: dict[str, Any]) -> None:
     model = adapter.validate_python(event)
     assert type(model).__name__ != "dict", event
-    extras = _extras(model, event.get("type", "?"))
+    extras = unknown_fields(model, event.get("type", "?"), session_identity=True)
     assert not extras, f"fields unknown to the openai SDK: {extras} in {event}"
 
 

@@ -16,12 +16,13 @@ import pytest
 from openai.types.live import ConnectClientEvent, ConnectServerEvent
 from openai.types.realtime import RealtimeServerEvent
 from openai.types.responses import ResponseStreamEvent
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from rt_widget import EventLog
 from rt_widget.gptlive import analysis as live
 from rt_widget.gptlive.analysis import LIVE_PRICES, LivePrices, TokenPrices
 from tests.conformance import assert_server_event as assert_realtime_event
+from tests.conformance import unknown_fields
 
 _SERVER = TypeAdapter(ConnectServerEvent)
 _CLIENT = TypeAdapter(ConnectClientEvent)
@@ -50,25 +51,13 @@ SESSION = {
 }
 
 
-def _extras(value: Any, path: str) -> list[str]:
-    found: list[str] = []
-    if isinstance(value, BaseModel):
-        found += [f"{path}.{key}" for key in value.model_extra or {}]
-        for name in type(value).model_fields:
-            found += _extras(getattr(value, name), f"{path}.{name}")
-    elif isinstance(value, list | tuple):
-        for i, entry in enumerate(value):
-            found += _extras(entry, f"{path}[{i}]")
-    return found
-
-
 def sdk_valid(adapter: TypeAdapter[Any], event: dict[str, Any]) -> dict[str, Any]:
     """``event``, after failing the test unless the SDK parses it with no unknown field."""
     try:
         model = adapter.validate_python(event)
     except ValidationError as exc:
         pytest.fail(f"not a valid openai SDK event: {event}\n{exc}")
-    extras = _extras(model, str(event.get("type")))
+    extras = unknown_fields(model, str(event.get("type")))
     if extras:
         pytest.fail(f"fields unknown to the openai SDK: {extras} in {event}")
     if event["type"] == "response.event":

@@ -27,6 +27,7 @@ from rt_widget.config import ConfigError
 from rt_widget.gptlive import config as live
 from rt_widget.gptlive import delegation as backend
 from rt_widget.gptlive.config import ClientDelegation, DecisionsDelegation, LiveConfig, ResponsesDelegation
+from tests.conformance import unknown_fields
 
 SECRET = "sk-live-test-0123456789"
 
@@ -66,24 +67,12 @@ def assert_create_body(session: dict[str, Any]) -> None:
     assert parsed == _plain(body)  # nothing dropped by a union branch, nothing coerced
 
 
-def _model_extras(value: Any, path: str) -> list[str]:
-    found: list[str] = []
-    if isinstance(value, BaseModel):
-        found += [f"{path}.{key}" for key in value.model_extra or {}]
-        for name in type(value).model_fields:
-            found += _model_extras(getattr(value, name), f"{path}.{name}")
-    elif isinstance(value, list | tuple):
-        for i, entry in enumerate(value):
-            found += _model_extras(entry, f"{path}[{i}]")
-    return found
-
-
 def assert_client_event(event: dict[str, Any]) -> None:
     """``event`` is a Live client event: as the SDK's param TypedDict and its pydantic model."""
     assert _consume(_ClientEvent.model_validate({"event": event}).event) == _plain(event)
     model = _CONNECT_CLIENT.validate_python(event)
     assert type(model).__name__ == "SessionUpdateEvent"
-    assert not _model_extras(model, event["type"]), _model_extras(model, event["type"])
+    assert not unknown_fields(model, event["type"]), unknown_fields(model, event["type"])
 
 
 def weather(city: str, unit: str = "celsius") -> str:

@@ -1,4 +1,4 @@
-"""A local emulator of the OpenAI Realtime API over real WebRTC.
+"""A local emulator of the OpenAI Realtime API, and of GPT-Live (see :mod:`.live`), over real WebRTC.
 
 It is the toolkit's default when no API key is configured: classrooms, CI and demos run
 against it with no key and no internet.
@@ -35,7 +35,7 @@ __all__ = ["Call", "Context", "Emulator", "Faults", "FunctionCall", "Model", "Re
 
 
 class Emulator:
-    """A Realtime API server on a background thread.
+    """A Realtime API (and GPT-Live) server on a background thread.
 
     Parameters
     ----------

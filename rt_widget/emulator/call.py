@@ -8,9 +8,10 @@ import dataclasses
 import json
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
+import numpy.typing as npt
 from aiortc import (
     MediaStreamTrack,
     RTCConfiguration,
@@ -44,6 +45,22 @@ each call's start, so tests may patch it)."""
 MAX_BURST_COUNT = 100_000
 MAX_BURST_S = 60.0
 _BURST_YIELD_EVERY = 100  # events sent back to back before letting other calls run
+
+
+class SessionProtocol(Protocol):
+    """A session protocol a call runs in place of the Realtime engine (GPT-Live: see :mod:`.live`)."""
+
+    def start(self) -> None:
+        """The data channel opened."""
+
+    def receive(self, message: str | bytes) -> None:
+        """One message from the data channel."""
+
+    def hear(self, pcm: npt.NDArray[np.int16]) -> None:
+        """One frame of the caller's microphone, mono 16-bit at 24 kHz."""
+
+    def close(self) -> None:
+        """The call is ending."""
 
 
 class CallSetupError(Exception):
@@ -84,6 +101,10 @@ class Call:
         on their recorded timing and its model voice on the audio track (see
         :mod:`rt_widget.emulator.replay`). Client events are then ignored, ``session`` and
         ``model`` unused, and :attr:`engine` and :attr:`listener` are ``None``.
+    protocol:
+        Run the session this builds from the call instead of the Realtime engine (GPT-Live);
+        ``session``, ``model`` and ``beta`` are then unused, and :attr:`engine` and
+        :attr:`listener` are ``None``.
     """
 
     def __init__(
@@ -96,6 +117,7 @@ class Call:
         event_filter: frozenset[str] | None = None,
         faults: Faults | None = None,
         replay: Replay | None = None,
+        protocol: Callable[[Call], SessionProtocol] | None = None,
     ) -> None:
         self.call_id = call_id
         self.faults = Faults() if faults is None else dataclasses.replace(faults)
@@ -116,10 +138,13 @@ class Call:
         self.engine: Engine | None = None
         self.listener: Listener | None = None
         self._player: ReplayPlayer | None = None
+        self.protocol: SessionProtocol | None = None
         # Client events are handled one at a time, in arrival order.
         self._inbox: asyncio.Queue[str | bytes] = asyncio.Queue()
         if replay is not None:
             self._player = ReplayPlayer(replay, self._send_recorded, self.speaker)
+        elif protocol is not None:
+            self.protocol = protocol(self)
         else:
             base = default_session(str((session or {}).get("model") or "gpt-realtime"))
             self.engine = Engine(
@@ -197,6 +222,9 @@ class Call:
 
         A replaying call ignores client events (hanging up still ends it).
         """
+        if self.protocol is not None:
+            self.protocol.receive(message)
+            return
         if self.engine is None:
             logger.debug("Call %s replays a recording: a client message was ignored.", self.call_id)
             return
@@ -242,6 +270,8 @@ class Call:
         if self.closed.is_set():
             return
         self.closed.set()
+        if self.protocol is not None:
+            self.protocol.close()
         if self.engine is not None:
             self.engine.close()
         if self.listener is not None:
@@ -290,6 +320,8 @@ class Call:
         # (a replay with the recording's first event, which is its time 0).
         if self._player is not None:
             self._player.start()
+        elif self.protocol is not None:
+            self.protocol.start()
         elif self.engine is not None:
             self.send({"type": "session.created", "session": self.engine.session})
         if self.faults.malformed_event:
@@ -331,12 +363,16 @@ class Call:
         with contextlib.suppress(MediaStreamError):
             while True:
                 frame = await track.recv()  # read even when unheard: unread frames pile up
-                if not isinstance(frame, AudioFrame) or self.listener is None:
+                if not isinstance(frame, AudioFrame) or (self.listener is None and self.protocol is None):
                     continue
                 samples = frame.to_ndarray().reshape(-1)
                 if samples.dtype.kind == "f":  # planar float decoders: scale to 16-bit
                     samples = samples * 32767
-                self.listener.feed(to_mono_24k(samples.astype(np.int16), len(frame.layout.channels)))
+                pcm = to_mono_24k(samples.astype(np.int16), len(frame.layout.channels))
+                if self.protocol is not None:
+                    self.protocol.hear(pcm)
+                elif self.listener is not None:
+                    self.listener.feed(pcm)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)

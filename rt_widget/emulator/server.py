@@ -7,6 +7,7 @@ header). One :class:`Call` per WebRTC call.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -14,10 +15,11 @@ from aiohttp import WSMsgType, web
 from ..beta import session_from_beta, session_to_beta
 from .beta_session import validate_beta_session
 from .body import MAX_BODY_BYTES, parse_json, read_form, read_json_object, read_text
-from .call import Call, CallSetupError, check_burst
+from .call import Call, CallSetupError, SessionProtocol, check_burst
 from .errors import ApiError, error_response, invalid_api_key
 from .faults import REST_ERRORS, Faults
 from .ids import new_call_id
+from .live.routes import LiveRoutes
 from .middleware import Handler, cors, json_errors
 from .model import Model, scripted_model
 from .replay import Replay
@@ -69,6 +71,7 @@ class EmulatorApp:
             self.app.router.add_post(f"{prefix}/realtime/calls", self.create_call)
             self.app.router.add_post(f"{prefix}/realtime/calls/{{call_id}}/hangup", self.hangup)
             self.app.router.add_get(f"{prefix}/realtime", self.sideband)
+        LiveRoutes(self, model).mount(self.app.router)
         self.app.router.add_post("/emulator/calls/{call_id}/burst", self.burst)
         self.app.router.add_post("/v1/realtime/sessions", self.beta_sessions)
         self.app.router.add_post("/v1/realtime", self.beta_call)
@@ -112,6 +115,10 @@ class EmulatorApp:
         if not self._standard_key(request):
             raise invalid_api_key()
 
+    def require_key(self, request: web.Request) -> None:
+        """Refuse (401) a request without the server's standard key."""
+        self._require_standard_key(request)
+
     # -- GA ------------------------------------------------------------------------------------
 
     async def client_secrets(self, request: web.Request) -> web.StreamResponse:
@@ -153,6 +160,32 @@ class EmulatorApp:
         beta: bool = False,
         event_filter: frozenset[str] | None = None,
     ) -> web.StreamResponse:
+        call, answer = await self.open_call(offer, session, beta=beta, event_filter=event_filter)
+        return web.Response(
+            status=201,
+            text=answer,
+            content_type="application/sdp",
+            headers={"Location": f"{prefix}/realtime/calls/{call.call_id}"},
+        )
+
+    async def open_call(
+        self,
+        offer: str,
+        session: dict[str, Any],
+        *,
+        beta: bool = False,
+        event_filter: frozenset[str] | None = None,
+        call_id: str | None = None,
+        protocol: Callable[[Call], SessionProtocol] | None = None,
+    ) -> tuple[Call, str]:
+        """Answer an SDP offer with a new call and keep it until it closes; return it and its answer.
+
+        Raises
+        ------
+        ApiError
+            400 for an offer it cannot answer (``param`` ``sdp``), 429 when too many calls are
+            still connecting, 503 when the emulator cannot set the call up.
+        """
         if not offer.strip():
             raise ApiError(400, "Missing required parameter: 'sdp'.", code="missing_required_parameter", param="sdp")
         connecting = self._answering + sum(call.connecting for call in self.calls.values())
@@ -165,7 +198,14 @@ class EmulatorApp:
             raise ApiError(429, msg, code="rate_limit_exceeded", type_="requests")
         faults = self.faults
         call = Call(
-            new_call_id(), session, self._model, beta=beta, event_filter=event_filter, faults=faults, replay=self.replay
+            call_id or new_call_id(),
+            session,
+            self._model,
+            beta=beta,
+            event_filter=event_filter,
+            faults=faults,
+            replay=None if protocol else self.replay,
+            protocol=protocol,
         )
         self._answering += 1
         try:
@@ -185,12 +225,7 @@ class EmulatorApp:
             answer = "this is not an SDP answer (injected fault)"
         self.calls[call.call_id] = call
         self._forget_when_closed(call)
-        return web.Response(
-            status=201,
-            text=answer,
-            content_type="application/sdp",
-            headers={"Location": f"{prefix}/realtime/calls/{call.call_id}"},
-        )
+        return call, answer
 
     async def hangup(self, request: web.Request) -> web.StreamResponse:
         """``POST /v1/realtime/calls/{call_id}/hangup``: end the call."""
