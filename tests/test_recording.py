@@ -127,6 +127,8 @@ def test_recorder_places_segments_by_time_and_chunks_by_index(tmp_path):
     rec.add("mic", one, t=1000.5, index=RATE // 2, segment="a")  # a lost chunk: silence in its place
     rec.add("mic", one, t=1000.6, index=RATE // 2 + RATE // 8, segment="a")  # overlaps: the new part stays
     rec.add("mic", one, t=1003.0, segment="b")  # a new call, 3 s after the first chunk
+    with pytest.raises(ValueError, match="past the end of its call"):  # an index that cannot be right
+        rec.add("mic", one, t=1003.3, index=90 * RATE, segment="b")
     rec.add("model", one, t=1001.0)
     track = rec.recording(rt.EventLog()).mic
     assert len(track.samples) == 3 * RATE + RATE // 4
@@ -138,6 +140,16 @@ def test_recorder_places_segments_by_time_and_chunks_by_index(tmp_path):
     assert model.samples[:RATE].max() == 0
     rec.close()
     assert (tmp_path / "r").exists()  # a named folder stays
+
+
+def test_a_call_minutes_after_the_last_is_recorded_after_its_silence(tmp_path):
+    rec = Recorder(tmp_path / "r")
+    rec.add("mic", np.ones(RATE, np.int16), t=100.0, index=0, segment="first")
+    rec.add("mic", np.full(RATE, 2, np.int16), t=190.0, index=0, segment="second")  # 90 s later
+    track = rec.recording(rt.EventLog()).mic
+    assert len(track.samples) == 91 * RATE
+    assert track.samples[-RATE:].tolist() == [2] * RATE
+    assert abs(float(track.time_at(90 * RATE)) - 190.0) < 1e-6
 
 
 def test_a_torn_last_anchor_line_and_odd_byte_are_dropped(tmp_path):

@@ -84,17 +84,20 @@ class Recorder:
             if self._t0 is None:
                 self._t0 = t
             key = (track, segment)
-            if key not in self._bases:
+            placed = key in self._bases
+            if not placed:  # by its time: a later call starts as long after the first as it did
                 at = max(round((t - self._t0) * RATE), self._written[track])
                 self._bases[key] = at - (index or 0)
             within = self._next.get(key, 0) if index is None else index
+            start = self._bases[key] + within
+            ahead_s = (start - max(self._written[track], self._bases[key])) / RATE
+            if placed and ahead_s > MAX_GAP_S:
+                raise ValueError(f"A {track} chunk starts {ahead_s:.0f} s past the end of its call's audio.")
             self._next[key] = within + len(samples)
-            self._write(track, samples, t, self._bases[key] + within)
+            self._write(track, samples, t, start)
 
     def _write(self, track: str, samples: npt.NDArray[np.int16], t: float, start: int) -> None:
         position = self._written[track]
-        if start - position > MAX_GAP_S * RATE and self._anchored[track] >= 0:
-            raise ValueError(f"A {track} chunk starts {(start - position) / RATE:.0f} s past the track's end.")
         if start < position:  # overlaps what is written: keep the new part only
             samples, t, start = samples[position - start :], t + (position - start) / RATE, position
         if len(samples) == 0:
