@@ -22,6 +22,7 @@ import traitlets
 
 from .config import SessionConfig
 from .events import EventLog
+from .gptlive.session import new_session
 from .loopback import PageLink
 from .providers import Provider
 from .recording import Recording
@@ -187,7 +188,7 @@ class Realtime(anywidget.AnyWidget):
             raise ValueError(f"loopback={loopback!r} is not valid: use True or False.")
         if not isinstance(presenter, bool):
             raise ValueError(f"presenter={presenter!r} is not valid: use True or False.")
-        self._session = Session(
+        self._session = new_session(
             provider=provider,
             sideband=sideband,
             autosave=autosave,

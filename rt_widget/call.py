@@ -9,6 +9,7 @@ notebook cell (``async with``) and blocking from a script (``with``, or ``start`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import pathlib
 from collections.abc import Callable
@@ -20,12 +21,12 @@ import pandas as pd
 
 from ._loop import io_loop
 from .events import EventLog
+from .gptlive.session import CLOSE_WAIT_S, new_session
 from .heard import heard
 from .peer import Capture, CapturedAudio, Clip, Playback
 from .providers import ConnectError, Local, Provider
 from .providers.base import is_loopback_url
 from .recording import Recording
-from .session import Session
 from .session.kernel import EPHEMERAL_ERROR, KernelTransport
 from .session.renewal import RENEW_AFTER_S
 
@@ -85,7 +86,7 @@ class Call:
         connect_timeout_s: float = 20.0,
         **settings: Any,
     ) -> None:
-        self.session = Session(
+        self.session = new_session(
             provider=provider,
             sideband=sideband,
             autosave=autosave,
@@ -130,8 +131,18 @@ class Call:
         return self
 
     async def hangup(self) -> None:
-        """End the call and return once the peer has closed (nothing happens without a call)."""
+        """End the call and return once the peer has closed (nothing happens without a call).
+
+        A GPT-Live session is asked to close first, and ends once the service said so (with
+        its final usage), or after ``CLOSE_WAIT_S`` seconds.
+        """
+        live = self.session.api == "live" and self.session.status == "connected"
+        since = len(self.session.events)
         self.session.hangup()
+        if live:  # the service's session.closed ends the call (LiveSession.ingest), or the fallback does
+            with contextlib.suppress(TimeoutError):
+                await self.session.wait_for("session.closed", timeout=CLOSE_WAIT_S + 1, since=since)
+            await asyncio.sleep(0.05)  # the hang-up that follows it replaces the transport's closing
         await asyncio.wrap_future(self._transport.closing)
 
     def start(self, timeout: float | None = None) -> Call:
@@ -155,8 +166,7 @@ class Call:
 
     def close(self, timeout: float | None = 10.0) -> None:
         """Blocking :meth:`hangup`, for scripts."""
-        self.session.hangup()
-        self._transport.closing.result(timeout)
+        io_loop().run(self.hangup(), timeout=timeout)
 
     async def __aenter__(self) -> Call:
         return await self.connect()
@@ -309,8 +319,8 @@ class Call:
         made with ``record=True`` gives the recording's figures instead (``speech_ended``,
         ``first_heard``, ``silence_s``, ``overlap_s``, ``heard_s``: see :func:`rt_widget.analysis.turns`).
         """
-        if self.session.recorder is not None:  # the recording's tracks tell, the same way as for the widget
-            return self.session.turns()
+        if self.session.recorder is not None or self.session.api == "live":
+            return self.session.turns()  # the recording's tracks tell; Live's turns come from its fragments
         return heard(self.session.turns(), self._played, self._captures)
 
     def recording(self) -> Recording:

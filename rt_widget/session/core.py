@@ -35,7 +35,7 @@ from ..config import VAD_FIELDS, SessionConfig, check_message_size
 from ..dispatch import Dispatcher
 from ..events import EventLog
 from ..live import Conversation
-from ..providers import CallAnswer, ConnectError, DirectCall, Provider
+from ..providers import CallAnswer, ConnectError, DirectCall, Provider, Sideband
 from ..recording import Recorder, Recording
 from ..redaction import has_tool_credentials, protect_logger, redact, without_tool_credentials
 from ..sideband import SidebandConnection
@@ -186,10 +186,22 @@ class Session:
         self._news: collections.deque[dict[str, Any]] = collections.deque()
         self._news_lock = threading.Lock()
         self._telling = False  # a thread is telling the watchers the news (it tells all of it)
-        self.recorder = Recorder(folder, provider=self.provider.name, config=self.config.to_ga()) if record else None
+        self.recorder = Recorder(folder, provider=self.provider.name, config=self.settings_sent()) if record else None
         """Where the calls' audio is being written, with ``record=True``."""
         after_s = check_renew(renew, renew_after_s)
         self._renewal = None if after_s is None else Renewal(self, after_s)
+
+    event_types: frozenset[str] = frozenset(EVENT_TYPES)
+    """The event types of this API, for on() and wait_for() to warn of a likely typo."""
+
+    @property
+    def api(self) -> str:
+        """Which API the session speaks: ``"realtime"`` (``"live"`` for GPT-Live)."""
+        return "realtime"
+
+    def settings_sent(self) -> dict[str, Any]:
+        """The session object each new call is created with (no key)."""
+        return self.config.to_ga()
 
     def attach(self, transport: Transport) -> None:
         """Send this session's commands through ``transport`` from now on."""
@@ -488,7 +500,7 @@ class Session:
         Callbacks run on the thread that brought the event: keep them short and thread-safe.
         An unknown type raises ``ValueError`` (it would never be called).
         """
-        _check_event_type("on()", type_)
+        _check_event_type("on()", type_, self.event_types)
         if not callable(callback):
             raise TypeError(f"on() needs a callable; got {callback!r}.")
         with self._lock:
@@ -496,7 +508,7 @@ class Session:
 
     def off(self, type_: str, callback: Callback | None = None) -> None:
         """Remove one callback for ``type_``, or all of them (nothing happens if none is there)."""
-        _check_event_type("off()", type_)
+        _check_event_type("off()", type_, self.event_types)
         if callback is not None and not callable(callback):
             raise TypeError(f"off() takes the callback given to on(), or None for all; got {callback!r}.")
         with self._lock:
@@ -533,7 +545,7 @@ class Session:
         TimeoutError
             If no such event came within ``timeout`` seconds.
         """
-        _check_event_type("wait_for()", type_)
+        _check_event_type("wait_for()", type_, self.event_types)
         seconds = None if timeout is None else finite(timeout)
         if timeout is not None and (seconds is None or seconds <= 0):
             raise ValueError(f"timeout={timeout!r} is not valid: use a number of seconds above 0, or None.")
@@ -645,8 +657,16 @@ class Session:
         self._close_sideband()
         self.connect_failure = None
         self._dispatcher.reset()
-        future = io_loop().submit(self.provider.connect(sdp, self.config))
+        future = io_loop().submit(self._create_call(sdp))
         future.add_done_callback(lambda f: self._answer(f, reply))
+
+    async def _create_call(self, sdp: str) -> CallAnswer | DirectCall:
+        """Create a call for the offer ``sdp`` through the provider (GPT-Live creates its own kind)."""
+        return await self.provider.connect(sdp, self.config)
+
+    def _sideband_target(self, call_id: str) -> Sideband | None:
+        """Where the kernel joins ``call_id`` over its own WebSocket, if it can."""
+        return self.provider.sideband(call_id)
 
     def _answer(self, future: concurrent.futures.Future[CallAnswer | DirectCall], reply: Reply) -> None:
         try:
@@ -676,7 +696,7 @@ class Session:
         if not self._sideband_wanted:
             return
         try:
-            target = self.provider.sideband(call_id)
+            target = self._sideband_target(call_id)
         except ConnectError as exc:  # e.g. Azure's token provider failed
             self._sideband_failed(call_id, str(exc))
             return
@@ -745,7 +765,7 @@ class Session:
         """The session so far: its events, both audio tracks (empty without ``record=True``) and settings."""
         if self.recorder is not None:
             return self.recorder.recording(self.events)
-        return Recording(self.events, provider=self.provider.name, config=self.config.to_ga())
+        return Recording(self.events, provider=self.provider.name, config=self.settings_sent())
 
     def save(self, path: str | os.PathLike[str]) -> pathlib.Path:
         """Write the session to the folder ``path``: events, both audio tracks (FLAC) and settings, no key.
@@ -913,7 +933,7 @@ def _expired(event: dict[str, Any]) -> bool:
     return event.get("type") == "error" and isinstance(error, dict) and error.get("code") == "session_expired"
 
 
-def _check_event_type(where: str, type_: Any) -> None:
+def _check_event_type(where: str, type_: Any, known: frozenset[str]) -> None:
     """Refuse what can never match; warn of a type no known event has (a likely typo).
 
     Unknown types are only warned about: the service adds event types faster than a release
@@ -921,15 +941,15 @@ def _check_event_type(where: str, type_: Any) -> None:
     """
     if not isinstance(type_, str):
         raise TypeError(f"{where} needs an event type string such as 'response.done'; got {type_!r}.")
-    if type_ == "*" or type_ in EVENT_TYPES:
+    if type_ == "*" or type_ in known:
         return
     if type_ in beta.BETA_TO_GA_EVENTS:
         ga = beta.BETA_TO_GA_EVENTS[type_]
         raise ValueError(f"{type_!r} is a legacy beta name; events are logged under GA names: use {ga!r}.")
-    close = difflib.get_close_matches(type_, sorted(EVENT_TYPES), n=1)
+    close = difflib.get_close_matches(type_, sorted(known), n=1)
     hint = f"did you mean {close[0]!r}?" if close else "see rt_widget.protocol.SERVER_EVENTS, or '*' for every event."
     warnings.warn(
-        f"{where}: {type_!r} is not a Realtime event type rt-widget knows: {hint} "
+        f"{where}: {type_!r} is not an event type rt-widget knows for this API: {hint} "
         "(It is registered anyway, in case the service has added it.)",
         UserWarning,
         stacklevel=_callers_level(),

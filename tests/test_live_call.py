@@ -1,0 +1,109 @@
+"""GPT-Live headless calls: rt.Call with a gpt-live model against the emulator's Live endpoint.
+
+Real HTTP, real WebRTC, the emulator's own VAD and recognizer; what each command means on Live.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+import rt_widget as rt
+from rt_widget import Emulator
+from rt_widget.gptlive.session import LiveSession
+from rt_widget.peer import Clip
+from rt_widget.providers import Local
+from tests.conformance import unknown_fields
+from tests.samples import spoken_wav
+
+
+@pytest.fixture(scope="module")
+def emu():
+    with Emulator() as emulator:
+        yield emulator
+
+
+def texts(call: rt.Call, type_: str) -> str:
+    return "".join(e["delta"] for e in call.events.of_type(type_))
+
+
+def test_a_spoken_turn_on_gpt_live(emu, tmp_path):
+    wav = spoken_wav(tmp_path / "hello.wav", "hello there")
+
+    async def body() -> tuple[rt.Call, Any, Any]:
+        async with rt.Call(provider=Local(emu), model="gpt-live-1", instructions="Be brief.") as call:
+            assert isinstance(call.session, LiveSession)
+            assert call.call_id.startswith("live_") or call.call_id  # the Live session's id
+            await call.wait_for("session.started", timeout=10)
+            heard = asyncio.ensure_future(call.wait_for("session.output_transcript.delta", timeout=30))
+            await call.play(Clip.silence(0.3))
+            await call.play(wav)
+            await heard
+            await asyncio.sleep(3)  # the rest of the reply
+            transcript, turns = call.transcript(), call.turns()
+        return call, transcript, turns
+
+    call, transcript, turns = asyncio.run(body())
+    assert "hello there" in texts(call, "session.input_transcript.delta").lower()
+    assert texts(call, "session.output_transcript.delta").strip()
+    assert list(transcript["role"][:2]) == ["user", "assistant"]
+    assert "hello there" in transcript["text"].iloc[0].lower()
+    assert len(turns) == 1
+    assert turns["latency_s"].iloc[0] is not None
+    assert call.audio.duration_s > 0.5  # the reply was spoken
+    assert call.events.of_type("session.closed"), [
+        (r["direction"], r["type"]) for r in call.events
+    ]  # hung up: the service closed the session
+
+
+def test_live_commands_do_what_live_offers(emu):
+    async def body() -> rt.Call:
+        async with rt.Call(provider=Local(emu), model="gpt-live-1") as call:
+            with pytest.raises(ValueError, match="no typed user turns"):
+                call.say("hello")
+            with pytest.raises(ValueError, match="speak over the model"):
+                call.session.interrupt()
+            with pytest.raises(ValueError, match="delegation and triggers"):
+                call.session.update(voice="cedar")
+            with pytest.raises(ValueError, match="not a GPT-Live client event"):
+                call.send({"type": "response.cancel"})
+            call.session.append_instructions("Answer in French.")
+            await call.wait_for("session.instructions.appended", timeout=10)
+            call.session.mute()
+            await call.wait_for("session.input_audio.muted", timeout=10)
+            call.session.unmute()
+            await call.wait_for("session.input_audio.unmuted", timeout=10)
+        return call
+
+    call = asyncio.run(body())
+    sent = [r["type"] for r in call.events if r["direction"] == "client"]
+    assert sent == [
+        "session.instructions.append",
+        "session.input_audio.mute",
+        "session.input_audio.unmute",
+        "session.close",  # hang-up asks the service to close first
+    ]
+
+
+def test_live_sessions_are_chosen_by_model_or_api_and_checked_first():
+    assert isinstance(rt.Call(provider="emulator", model="gpt-live-1").session, LiveSession)
+    assert not isinstance(rt.Call(provider="emulator", model="gpt-realtime").session, LiveSession)
+    assert isinstance(rt.Call(provider="emulator", api="live", model="gpt-live-1.1").session, LiveSession)
+    with pytest.raises(ValueError, match="api='beta' is not valid"):
+        rt.Call(provider="emulator", api="beta")
+    with pytest.raises(ValueError, match="renew=True"):
+        rt.Call(provider="emulator", model="gpt-live-1", renew=True)
+    with pytest.raises(ValueError, match="budget_usd"):
+        rt.Call(provider="emulator", model="gpt-live-1", budget_usd=1.0)
+    with pytest.raises(Exception, match="ResponsesDelegation"):
+        rt.Call(provider="emulator", model="gpt-live-1", tools=[print])
+
+
+def test_the_widget_speaks_live_too():
+    s = rt.Realtime(provider="emulator", model="gpt-live-1")
+    assert s.session.api == "live"
+    assert unknown_fields is not None
+    with pytest.raises(ValueError, match="no typed user turns"):
+        s.say("hi")
