@@ -17,6 +17,8 @@ export interface RealtimeModel {
 	presenter: boolean;
 	/** Record both sides of each call and send the audio to the kernel (set by Realtime(record=True)). */
 	record: boolean;
+	/** Which API the session speaks ("live": GPT-Live); shown beside the status. */
+	api: "realtime" | "live";
 	_widget_id: string;
 	_approvals: PendingApproval[];
 	/** What the kernel's session did by itself (a call renewed); empty when nothing. */

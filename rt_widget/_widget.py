@@ -135,6 +135,8 @@ class Realtime(anywidget.AnyWidget):
     """The model's voice volume in the browser, 0 to 1."""
     presenter = traitlets.Bool(False).tag(sync=True)
     record = traitlets.Bool(False, read_only=True).tag(sync=True)
+    api = traitlets.Unicode("realtime", read_only=True).tag(sync=True)
+    """Which API the session speaks: ``"realtime"``, or ``"live"`` for GPT-Live (the model decides)."""
     """Whether each call is recorded (``Realtime(record=True)``): the page then shows REC."""
     """Presenter mode: large captions for a projector, the event log hidden."""
     _widget_id = traitlets.Unicode("").tag(sync=True)
@@ -204,6 +206,7 @@ class Realtime(anywidget.AnyWidget):
         self._session.attach(self._page)
         super().__init__(_widget_id=uuid.uuid4().hex, provider_name=self._session.provider.name, presenter=presenter)
         self.set_trait("record", record)
+        self.set_trait("api", self._session.api)
         self._session.subscribe(self._mirror)
         self._throttle = Throttle(self._show_conversation, SYNC_INTERVAL_S)
         self._session.watch(self._follow)

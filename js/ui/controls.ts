@@ -65,7 +65,8 @@ export function renderControls(root: HTMLElement, model: AnyModel<RealtimeModel>
 		setText(connect, inCall() ? "Hang up" : "Connect");
 		connect.setAttribute("aria-label", inCall() ? "Hang up the call" : "Connect to the realtime model");
 		const provider = model.get("provider_name");
-		setText(status, [LABELS[state] ?? state, provider && `(${provider})`].filter(Boolean).join(" "));
+		const where = [provider, model.get("api") === "live" && "GPT-Live"].filter(Boolean).join(" · ");
+		setText(status, [LABELS[state] ?? state, where && `(${where})`].filter(Boolean).join(" "));
 		const connected = state === "connected";
 		const muted = model.get("muted");
 		setText(mute, muted ? "Unmute" : "Mute");

@@ -22,6 +22,23 @@ function texts(model: TranscriptModel): string[] {
 }
 
 describe("TranscriptModel", () => {
+	it("groups GPT-Live fragments into one line per run of a speaker", () => {
+		const model = new TranscriptModel();
+		const fragment = (side: "input" | "output", text: string): RealtimeEvent => ({
+			type: `session.${side}_transcript.delta`,
+			delta: text,
+		});
+		for (const e of [
+			fragment("input", "hello "),
+			fragment("input", "there"),
+			fragment("output", "Hi! "),
+			fragment("output", "How can I help?"),
+			fragment("input", "thanks"),
+		])
+			model.apply(e);
+		expect(texts(model)).toEqual(["user:hello there", "assistant:Hi! How can I help?", "user:thanks"]);
+	});
+
 	it("starts over after clear, as a replay going back does", () => {
 		const model = new TranscriptModel();
 		model.apply(user("u1", null, "first"));

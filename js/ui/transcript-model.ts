@@ -43,6 +43,7 @@ export class TranscriptModel {
 	#arrival: string[] = [];
 	#outputs = new Map<string, string>(); // call_id -> output, for outputs that come first
 	#order: Entry[] | null = null;
+	#live: Node | null = null; // a GPT-Live session's current line
 
 	/** Take one event into account; returns whether the transcript changed. */
 	apply(raw: RealtimeEvent): boolean {
@@ -66,6 +67,10 @@ export class TranscriptModel {
 				return this.#final(String(e.item_id), e.text, "assistant");
 			case "conversation.item.input_audio_transcription.completed":
 				return this.#final(String(e.item_id), e.transcript, "user");
+			case "session.input_transcript.delta":
+				return this.#fragment("user", String(e.delta ?? ""));
+			case "session.output_transcript.delta":
+				return this.#fragment("assistant", String(e.delta ?? ""));
 			case "conversation.item.truncated":
 				return this.#interrupt([String(e.item_id)]);
 			case "response.done": {
@@ -90,6 +95,7 @@ export class TranscriptModel {
 		this.#arrival = [];
 		this.#outputs.clear();
 		this.#order = null;
+		this.#live = null;
 	}
 
 	/** The entries in conversation order. */
@@ -157,6 +163,21 @@ export class TranscriptModel {
 		const node = this.#node(id, speaker);
 		node.text += delta;
 		return delta.length > 0;
+	}
+
+	/**
+	 * A GPT-Live transcript fragment: it continues its speaker's line, or starts a new line
+	 * after the other speaker's (Live has no items: its turns are the runs of one speaker).
+	 */
+	#fragment(speaker: Speaker, delta: string): boolean {
+		const last = this.#live;
+		if (last?.speaker !== speaker) {
+			if (last) last.live = false;
+			const node = this.#node(`live-${this.#arrival.length}`, speaker);
+			node.previous = last?.id ?? null;
+			this.#live = node;
+		}
+		return this.#append((this.#live as Node).id, delta, speaker);
 	}
 
 	#final(id: string, text: unknown, speaker: Speaker): boolean {
