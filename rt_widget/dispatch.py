@@ -60,11 +60,18 @@ class Dispatcher:
     """Runs registered tools when the model calls them; one per session.
 
     ``send`` delivers a client event to the call; ``on_pending`` is told the calls that wait
-    for approval whenever that list changes.
+    for approval whenever that list changes; ``output_event`` is the client event that carries
+    a function's output.
     """
 
-    def __init__(self, send: Send, on_pending: Callable[[list[dict[str, Any]]], None]) -> None:
+    def __init__(
+        self,
+        send: Send,
+        on_pending: Callable[[list[dict[str, Any]]], None],
+        output_event: str = "conversation.item.create",
+    ) -> None:
         self._send = send
+        self._output_event = output_event  # GPT-Live's backend takes its outputs as response.item.create
         self._on_pending = on_pending
         self._lock = threading.RLock()
         self._tools: dict[str, Tool] = {}
@@ -231,7 +238,7 @@ class Dispatcher:
             call.status, call.output = status, output
             self._open.get(call.response_id, set()).discard(call.call_id)
         item = {"type": "function_call_output", "call_id": call.call_id, "output": output}
-        self._deliver({"type": "conversation.item.create", "item": item})
+        self._deliver({"type": self._output_event, "item": item})
         self._continue()
 
     def _continue(self) -> None:

@@ -107,3 +107,37 @@ def test_the_widget_speaks_live_too():
     assert unknown_fields is not None
     with pytest.raises(ValueError, match="no typed user turns"):
         s.say("hi")
+
+
+def get_weather(city: str) -> dict:
+    """The weather in a city."""
+    return {"city": city, "sky": "sunny and 21 C"}
+
+
+def test_a_python_tool_runs_through_responses_delegation(emu, tmp_path):
+    from rt_widget.gptlive.delegation import ResponsesDelegation
+
+    wav = spoken_wav(tmp_path / "hello.wav", "hello there")
+    backend = ResponsesDelegation(model="gpt-5.5", tools=(get_weather,), tool_choice="required")
+
+    async def body() -> rt.Call:
+        async with rt.Call(provider=Local(emu), model="gpt-live-1", delegation=backend) as call:
+            said = asyncio.ensure_future(
+                call.wait_for("session.output_transcript.delta", timeout=30, predicate=lambda e: "sunny" in e["delta"])
+            )
+            await call.play(Clip.silence(0.3))
+            await call.play(wav)
+            await said
+        return call
+
+    call = asyncio.run(body())
+    (ran,) = call.session.tool_calls.to_dict("records")
+    assert ran["name"] == "get_weather"
+    assert ran["status"] == "ok"
+    sent = [r["event"] for r in call.events if r["direction"] == "client"]
+    outputs = [e for e in sent if e["type"] == "response.item.create"]
+    assert outputs[0]["item"]["type"] == "function_call_output"
+    assert outputs[0]["item"]["call_id"] == ran["call_id"]
+    assert [e["type"] for e in sent[:2]] == ["response.item.create", "response.create"]  # output, then a reply
+    assert "The get_weather tool says" in texts(call, "session.output_transcript.delta")  # its output reached the model
+    assert "sunny" in texts(call, "session.output_transcript.delta")

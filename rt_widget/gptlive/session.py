@@ -76,8 +76,11 @@ class LiveSession(Session):
         """The validated GPT-Live settings sent when each session is created."""
         super().__init__(provider=provider, sideband=sideband, autosave=autosave, record=record)
         self._price_model = price_model or self.live_config.model
+        self._backend_response: str | None = None  # the Responses backend's response in progress
+        self._dispatcher.replace(self._python_tools())
 
     event_types = frozenset((*SERVER_EVENTS, *CLIENT_EVENTS, *protocol.LIBRARY_EVENTS))
+    output_event = "response.item.create"  # a tool's output goes to the Responses backend
 
     @property
     def api(self) -> str:
@@ -111,6 +114,7 @@ class LiveSession(Session):
         changed = self.live_config.updated(**settings)
         event = changed.update_event(**settings) if self.status == "connected" else None
         self.live_config = changed
+        self._dispatcher.replace(self._python_tools())
         if event is not None:
             self.send(event)
 
@@ -149,10 +153,36 @@ class LiveSession(Session):
         timer.start()
 
     def ingest(self, event: dict[str, Any], direction: str, **details: Any) -> None:
-        """Log the event; the service's ``session.closed`` ends the call."""
+        """Log the event; the backend's events reach the tool runner; ``session.closed`` ends the call."""
         super().ingest(event, direction, **details)
-        if direction == "server" and event.get("type") == "session.closed" and self.status == "connected":
+        if direction != "server":
+            return
+        if event.get("type") == "response.event" and isinstance(event.get("event"), dict):
+            self._dispatcher.observe(self._as_realtime(event["event"]))
+        elif event.get("type") == "session.closed" and self.status == "connected":
             super().hangup()
+
+    def _as_realtime(self, nested: dict[str, Any]) -> dict[str, Any]:
+        """A Responses stream event from the backend, as the tool runner reads Realtime's.
+
+        Its function calls carry no response id: they belong to the response in progress.
+        """
+        kind = nested.get("type")
+        given = nested.get("response")
+        response: dict[str, Any] = given if isinstance(given, dict) else {}
+        if kind == "response.created":
+            self._backend_response = str(response.get("id"))
+            return nested
+        if kind == "response.output_item.done":
+            return {**nested, "response_id": self._backend_response}
+        if kind in ("response.completed", "response.failed", "response.incomplete"):
+            status = {"response.completed": "completed", "response.failed": "failed"}.get(str(kind), "incomplete")
+            return {"type": "response.done", "response": {**response, "status": response.get("status", status)}}
+        return nested
+
+    def _python_tools(self) -> tuple[Any, ...]:
+        delegation = self.live_config.delegation
+        return tuple(getattr(delegation, "python_tools", ()) or ())
 
     def _append(self, type_: str, text: str) -> None:
         if not isinstance(text, str) or not text.strip():

@@ -118,7 +118,7 @@ class Session:
             settings["tools"] = as_tools(settings["tools"])
         self.config = SessionConfig.from_kwargs(**settings)
         """The validated session configuration sent with every new call."""
-        self._dispatcher = Dispatcher(self._send_preferring_sideband, self._show_approvals)
+        self._dispatcher = Dispatcher(self._send_preferring_sideband, self._show_approvals, self.output_event)
         if "tools" in settings:
             self._dispatcher.replace(settings["tools"] or [])
         budget = None if budget_usd is None else finite(budget_usd)
@@ -191,6 +191,8 @@ class Session:
         after_s = check_renew(renew, renew_after_s)
         self._renewal = None if after_s is None else Renewal(self, after_s)
 
+    output_event = "conversation.item.create"
+    """The client event that carries a tool's output to the model."""
     event_types: frozenset[str] = frozenset(EVENT_TYPES)
     """The event types of this API, for on() and wait_for() to warn of a likely typo."""
 
