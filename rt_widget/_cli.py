@@ -85,6 +85,9 @@ def _copy_notebooks(target: Path, force: bool) -> int:
 def _run_emulator(host: str, port: int, api_key: str, replay_folder: str | None) -> int:
     from .emulator import Emulator, Replay, load_replay
 
+    # The process is the emulator's alone: let its event loop take the GIL back from the speech
+    # thread within 1 ms (the default 5 ms is a quarter of an audio frame, for every call).
+    sys.setswitchinterval(0.001)
     replay: Replay | None = None
     if replay_folder is not None:
         try:

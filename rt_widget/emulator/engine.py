@@ -602,7 +602,7 @@ class Engine:
         if audio and self._speaker is not None:
             # In a thread: synthesis and encoding take tens of ms, which on this loop would hold
             # up every call's audio.
-            speech = await asyncio.to_thread(
+            speech = await tts.off_the_loop(
                 self._speak,
                 text,
                 voice if isinstance(voice, str) else "alloy",

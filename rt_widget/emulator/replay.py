@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from . import tts
 from .ids import new_id
 from .speaker import FRAME, RATE, Speaker, Utterance
 
@@ -318,7 +319,7 @@ class ReplayPlayer:
             frames = max(1, math.ceil(count * RATE / self._replay.rate / FRAME))
             return Utterance([_SILENCE] * frames, None, frames * FRAME / RATE)
         samples = self._replay.window(position, count)
-        return await asyncio.to_thread(self._speaker.encode, samples, self._replay.rate)
+        return await tts.off_the_loop(self._speaker.encode, samples, self._replay.rate)
 
 
 _SILENCE = np.zeros(FRAME, np.int16)

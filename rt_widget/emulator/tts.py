@@ -6,9 +6,14 @@ faster than real time (a sentence takes a few milliseconds).
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import ctypes
+import functools
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -97,3 +102,17 @@ def speak(text: str, voice: str = "alloy", speed: float = 1.0) -> Speech:
         if _engine is None:
             _engine = _Engine()
         return _engine.synthesize(text, VOICES.get(voice, "en-us"), speed)
+
+
+T = TypeVar("T")
+_speech_thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="rt-widget-speech")
+
+
+async def off_the_loop(work: Callable[..., T], *args: Any) -> T:
+    """Run speech work (synthesis, encoding) on the one speech thread.
+
+    One thread, not the default pool: espeak-ng is serialized anyway, and with ten replies
+    starting at once, ten threads taking turns at the GIL kept the event loop, and every
+    call's audio, waiting.
+    """
+    return await asyncio.get_running_loop().run_in_executor(_speech_thread, functools.partial(work, *args))

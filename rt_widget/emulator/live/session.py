@@ -464,7 +464,7 @@ class LiveSession:
         """Speak ``text``, replacing any speech in progress; returns once spoken or cut off."""
         voice = self.resource["audio"]["output"]["voice"]
         name = voice if isinstance(voice, str) else DEFAULT_VOICE
-        speech = await asyncio.to_thread(self._synthesize, text, name)
+        speech = await tts.off_the_loop(self._synthesize, text, name)
         self.barge_in()
         task = asyncio.ensure_future(self._play(text, speech))
         self._voice = task
