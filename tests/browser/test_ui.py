@@ -71,6 +71,8 @@ def test_controls_reach_the_kernel(page: Page, page_log: PageLog, lab: LabServer
         # Interrupt a spoken reply: response.cancel, then output_audio_buffer.clear.
         kernel.execute("s.say('tell me a joke')")
         expect(page.locator(".rt-line.rt-assistant.rt-live")).to_have_count(1)
+        # Once the model has begun to speak (its first words are in the transcript), not before.
+        assert kernel.wait_until("'response.output_audio_transcript.delta' in s.events.types")
         page.get_by_role("button", name="Interrupt the model").click()
         assert kernel.wait_until("len(s.events.filter(type='response.done')) == 1")
         assert events_of(kernel, "response.done")[0]["response"]["status"] == "cancelled"
