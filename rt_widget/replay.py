@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import os
-import pathlib
 import uuid
 from typing import Any
 
@@ -20,10 +19,9 @@ import numpy.typing as npt
 import traitlets
 
 from . import _json
+from ._widget import _STATIC
 from .recording import Recording, load
 from .recording.store import aligned, write_flac
-
-_STATIC = pathlib.Path(__file__).parent / "static"
 
 
 class Replay(anywidget.AnyWidget):
@@ -52,10 +50,9 @@ class Replay(anywidget.AnyWidget):
     def _prepared(self) -> tuple[dict[str, Any], list[bytes]]:
         """The page's copy of the recording, made once."""
         if self._payload is None:
-            mic, model = aligned(self.recording.mic, self.recording.model)
-            starts = [t.start for t in (self.recording.mic, self.recording.model) if t.start is not None]
+            mic, model, start = aligned(self.recording.mic, self.recording.model)
             events = _timed_events(self.recording)
-            origin = min(starts) if starts else (events[0]["t"] / 1000 if events else 0.0)
+            origin = start if start is not None else (events[0]["t"] / 1000 if events else 0.0)
             rate = self.recording.mic.rate
             content = {"kind": "replay", "events": events, "origin": origin * 1000, "duration": len(model) / rate}
             self._payload = (content, [_flac(mic, rate), _flac(model, rate)])

@@ -4,7 +4,7 @@
 import type { AnyModel } from "@anywidget/types";
 import type { Session } from "../session";
 import type { RealtimeModel, Status } from "../types";
-import { h, perFrame, setText } from "./dom";
+import { clock, h, perFrame, setText } from "./dom";
 
 const LABELS: Record<Status, string> = {
 	idle: "Not connected",
@@ -148,12 +148,4 @@ export function renderControls(root: HTMLElement, model: AnyModel<RealtimeModel>
 		root.removeEventListener("keyup", keyup);
 		bar.remove();
 	};
-}
-
-function clock(seconds: number): string {
-	const s = Math.floor(seconds);
-	const pad = (n: number) => String(n).padStart(2, "0");
-	return s >= 3600
-		? `${Math.floor(s / 3600)}:${pad(Math.floor(s / 60) % 60)}:${pad(s % 60)}`
-		: `${Math.floor(s / 60)}:${pad(s % 60)}`;
 }

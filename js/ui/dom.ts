@@ -38,3 +38,12 @@ export function perFrame(render: () => void): (() => void) & { cancel(): void } 
 		},
 	});
 }
+
+/** Seconds as m:ss (h:mm:ss from an hour), for call durations and playheads. */
+export function clock(seconds: number): string {
+	const s = Math.floor(seconds);
+	const pad = (n: number) => String(n).padStart(2, "0");
+	return s >= 3600
+		? `${Math.floor(s / 3600)}:${pad(Math.floor(s / 60) % 60)}:${pad(s % 60)}`
+		: `${Math.floor(s / 60)}:${pad(s % 60)}`;
+}

@@ -1,7 +1,7 @@
 // A replay's controls: play / pause, the playhead (scrub), its time, and the speed. DOM only.
 
 import { type ReplaySession, SPEEDS } from "../replay";
-import { h, perFrame, setText } from "./dom";
+import { clock, h, perFrame, setText } from "./dom";
 
 export function renderReplayControls(root: HTMLElement, title: string, replay: ReplaySession): () => void {
 	const play = h("button", { type: "button", class: "rt-replay-play rt-primary" }, "Play");
@@ -62,9 +62,4 @@ export function renderReplayControls(root: HTMLElement, title: string, replay: R
 		redraw.cancel();
 		bar.remove();
 	};
-}
-
-function clock(seconds: number): string {
-	const s = Math.floor(seconds);
-	return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }

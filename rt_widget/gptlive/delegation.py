@@ -34,7 +34,7 @@ HOSTED_TOOLS = (
     "apply_patch",
 )
 """Responses tools that SDK 3.57.0 types with only their ``type`` (no settings)."""
-_CHOICE_TYPES = (
+CHOICE_TYPES = (
     "file_search",
     "web_search",
     "web_search_preview",
@@ -45,6 +45,7 @@ _CHOICE_TYPES = (
     "shell",
     "apply_patch",
 )
+"""The hosted tool types a ``tool_choice`` may name (the SDK's tool-choice types)."""
 _MCP_KEYS = (
     "allowed_callers",
     "allowed_tools",
@@ -419,10 +420,10 @@ def _tool_selector(where: str, choice: Any, tools: list[dict[str, Any]]) -> None
             raise _fail(f"{where}.server_label", choice["server_label"], f"use an MCP tool's server_label ({known})")
     elif kind == "custom":
         nonempty(f"{where}.name", dict_with(where, choice, ("type", "name"))["name"])
-    elif kind in _CHOICE_TYPES:
+    elif kind in CHOICE_TYPES:
         dict_with(where, choice, ("type",))
     else:
-        kinds = ", ".join(("function", "mcp", "custom", "allowed_tools", *_CHOICE_TYPES))
+        kinds = ", ".join(("function", "mcp", "custom", "allowed_tools", *CHOICE_TYPES))
         raise _fail(
             f"{where}.type" if kind else where, kind or choice, f"use a string, or a dict whose type is {kinds}"
         )

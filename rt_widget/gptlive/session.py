@@ -81,6 +81,8 @@ class LiveSession(Session):
 
     event_types = frozenset((*SERVER_EVENTS, *CLIENT_EVENTS, *protocol.LIBRARY_EVENTS))
     output_event = "response.item.create"  # a tool's output goes to the Responses backend
+    client_events = CLIENT_EVENTS
+    api_name = "GPT-Live "
 
     @property
     def api(self) -> str:
@@ -215,12 +217,8 @@ class LiveSession(Session):
     def _sideband_target(self, call_id: str) -> Sideband | None:
         return self.provider.live_sideband(call_id)
 
-    def _check_client_event(self, event: Any) -> None:
-        if not isinstance(event, dict) or not isinstance(event.get("type"), str):
-            raise TypeError(f"A client event is a dict with a 'type' string; got {event!r}.")
-        if event["type"] not in CLIENT_EVENTS:
-            known = ", ".join(sorted(CLIENT_EVENTS))
-            raise ValueError(f"{event['type']!r} is not a GPT-Live client event. Its client events: {known}.")
+    def _check_session_update(self, event: dict[str, Any]) -> None:
+        """Live's ``session.update`` is built by :meth:`update`; its session has no type to check."""
 
 
 def new_session(**options: Any) -> Session:

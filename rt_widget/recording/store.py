@@ -110,7 +110,7 @@ class Recording:
             return Audio(track.float32(), rate=track.rate, normalize=False)  # type: ignore[no-untyped-call]
         if which != "both":
             raise ValueError(f"No track {which!r}: choose 'mic', 'model' or 'both'.")
-        left, right = aligned(self.mic, self.model)
+        left, right, _ = aligned(self.mic, self.model)
         return Audio(  # type: ignore[no-untyped-call]
             np.vstack([left, right]).astype(np.float32) / 32768.0, rate=self.mic.rate, normalize=False
         )
@@ -122,13 +122,16 @@ class Recording:
         return f"<Recording{where}: {', '.join(parts)}>"
 
 
-def aligned(a: Track, b: Track) -> tuple[npt.NDArray[np.int16], npt.NDArray[np.int16]]:
-    """Both tracks on one timeline from the earlier start to the later end (zeros around each)."""
+def aligned(a: Track, b: Track) -> tuple[npt.NDArray[np.int16], npt.NDArray[np.int16], float | None]:
+    """Both tracks on one timeline, and when it starts (``None`` when both are empty).
+
+    The timeline runs from the earlier start to the later end, with zeros around each track.
+    """
     if a.rate != b.rate:
         raise ValueError(f"The tracks have different rates ({a.rate} and {b.rate} Hz).")
     starts = [t.start for t in (a, b) if t.start is not None]
     if not starts:
-        return a.samples[:0], b.samples[:0]
+        return a.samples[:0], b.samples[:0], None
     origin = min(starts)
     out = []
     offsets = [0 if t.start is None else round((t.start - origin) * t.rate) for t in (a, b)]
@@ -137,7 +140,7 @@ def aligned(a: Track, b: Track) -> tuple[npt.NDArray[np.int16], npt.NDArray[np.i
         line = np.zeros(length, np.int16)
         line[offset : offset + len(track.samples)] = track.samples
         out.append(line)
-    return out[0], out[1]
+    return out[0], out[1], origin
 
 
 def load(path: str | os.PathLike[str]) -> Recording:

@@ -191,6 +191,9 @@ class Session:
         after_s = check_renew(renew, renew_after_s)
         self._renewal = None if after_s is None else Renewal(self, after_s)
 
+    client_events: frozenset[str] | tuple[str, ...] = CLIENT_EVENTS
+    """The client events this API takes."""
+    api_name = ""  # "GPT-Live " names the other API in errors
     output_event = "conversation.item.create"
     """The client event that carries a tool's output to the model."""
     event_types: frozenset[str] = frozenset(EVENT_TYPES)
@@ -883,9 +886,13 @@ class Session:
     def _check_client_event(self, event: Any) -> None:
         if not isinstance(event, dict) or not isinstance(event.get("type"), str):
             raise TypeError(f"A client event is a dict with a 'type' string; got {event!r}.")
-        if event["type"] not in CLIENT_EVENTS:
-            known = ", ".join(sorted(CLIENT_EVENTS))
-            raise ValueError(f"{event['type']!r} is not a client event. Client events: {known}.")
+        if event["type"] not in self.client_events:
+            known = ", ".join(sorted(self.client_events))
+            raise ValueError(f"{event['type']!r} is not a {self.api_name}client event. Client events: {known}.")
+        self._check_session_update(event)
+
+    def _check_session_update(self, event: dict[str, Any]) -> None:
+        """A Realtime ``session.update`` must carry a session of a known type."""
         if event["type"] == "session.update" and not self.provider.beta:
             session = event.get("session")
             if not isinstance(session, dict) or session.get("type") not in ("realtime", "transcription"):

@@ -91,3 +91,11 @@ def page_log(page: Page) -> PageLog:
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
     with jupyter_lab(tmp_path_factory.mktemp("jupyterlab")) as server:
         yield server
+
+
+@pytest.fixture(scope="module")
+def browser_saying_hello(playwright: Playwright, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    """Chromium whose fake microphone says "hello there" once (a test module may define its own)."""
+    from tests.browser.mic import browser_hearing, speech_wav  # it imports this module
+
+    yield from browser_hearing(playwright, speech_wav(tmp_path_factory.mktemp("mic") / "hello.wav", "hello there"))

@@ -5,20 +5,11 @@ The page makes the call as for Realtime; the kernel creates a GPT-Live session f
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-from playwright.sync_api import Browser, Playwright, expect
+from playwright.sync_api import Browser, expect
 
 from tests.browser.conftest import PageLog
 from tests.browser.lab import LabServer
-from tests.browser.mic import browser_hearing, speech_wav
 from tests.browser.notebook import open_and_run, write_notebook
-
-
-@pytest.fixture(scope="module")
-def browser_saying_hello(playwright: Playwright, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
-    yield from browser_hearing(playwright, speech_wav(tmp_path_factory.mktemp("mic") / "hello.wav", "hello there"))
 
 
 def test_a_spoken_turn_on_gpt_live_through_the_widget(browser_saying_hello: Browser, lab: LabServer):

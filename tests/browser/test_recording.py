@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
-from playwright.sync_api import Browser, Playwright, expect
+from playwright.sync_api import Browser, expect
 
 import rt_widget as rt
 from rt_widget.emulator import asr
@@ -22,7 +21,6 @@ from rt_widget.recording import RATE
 from rt_widget.recording.audio_analysis import speech_spans
 from tests.browser.conftest import PageLog
 from tests.browser.lab import LabServer
-from tests.browser.mic import browser_hearing, speech_wav
 from tests.browser.notebook import open_and_run, write_notebook
 
 DIGEST = (
@@ -30,11 +28,6 @@ DIGEST = (
     "rec = s.recording()\n"
     "digest = {n: hashlib.sha256(t.samples.tobytes()).hexdigest() for n, t in rec.audio.items()}\n"
 )
-
-
-@pytest.fixture(scope="module")
-def browser_saying_hello(playwright: Playwright, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
-    yield from browser_hearing(playwright, speech_wav(tmp_path_factory.mktemp("mic") / "hello.wav", "hello there"))
 
 
 def words(text: str) -> str:

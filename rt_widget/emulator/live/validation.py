@@ -19,7 +19,7 @@ from ...gptlive.config import (
     TRANSCRIPT_EVENTS,
     VOICES,
 )
-from ...gptlive.delegation import EFFORTS, HOSTED_TOOLS, SERVICE_TIERS, SUMMARIES, VERBOSITY
+from ...gptlive.delegation import CHOICE_TYPES, EFFORTS, HOSTED_TOOLS, SERVICE_TIERS, SUMMARIES, VERBOSITY
 from ..strict_json import json_type
 from ..usage import text_tokens
 from ..validation import (
@@ -46,17 +46,6 @@ MAX_EVENT_RULES = 256
 MAX_TOOLS = 128
 _MODEL = re.compile(r"^gpt-live-[A-Za-z0-9._-]+$")
 _TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
-_CHOICE_TYPES = (
-    "file_search",
-    "web_search",
-    "web_search_preview",
-    "image_generation",
-    "computer",
-    "code_interpreter",
-    "programmatic_tool_calling",
-    "shell",
-    "apply_patch",
-)
 # Realtime settings a client may carry over by mistake, with where GPT-Live has them instead.
 _REALTIME_HINTS = {
     "tools": "GPT-Live's tools belong to its Responses backend: session.delegation.responses.tools",
@@ -272,12 +261,12 @@ _SELECTOR = by_type(
         "function": ({"name": _tool_name}, ("name",)),
         "custom": ({"name": _tool_name}, ("name",)),
         "mcp": ({"server_label": string(), "name": string(nullable=True)}, ("server_label",)),
-        **{name: ({}, ()) for name in _CHOICE_TYPES},
+        **{name: ({}, ()) for name in CHOICE_TYPES},
     }
 )
 _TOOL_CHOICE_OBJECT = by_type(
     {
-        **{name: ({}, ()) for name in _CHOICE_TYPES},
+        **{name: ({}, ()) for name in CHOICE_TYPES},
         "function": ({"name": _tool_name}, ("name",)),
         "custom": ({"name": _tool_name}, ("name",)),
         "mcp": ({"server_label": string(), "name": string(nullable=True)}, ("server_label",)),
