@@ -83,16 +83,16 @@ def test_a_typed_request_runs_the_function_and_the_reply_uses_its_result(page: P
         reply = replies(kernel, 1)[-1]
         assert reply == "The get_weather tool says: city Oslo, sky clear, degrees 21."
         assert kernel.eval("ran") == [["get_weather", "Oslo"]]
-        # The output went out on the data channel once the function-call response was done.
+        # The output went out on the data channel (as soon as the tool finished: that may be
+        # before or after the function-call response's response.done, as tests/test_dispatch.py
+        # shows), and the follow-up response was asked for only after both.
         is_output = "(e['type'] == 'conversation.item.create' and e['event']['item']['type'] == 'function_call_output')"
         order = kernel.eval(
             f"[e['type'] for e in s.events if e['type'] in ('response.done', 'response.create') or {is_output}]"
         )
-        first, second = (
-            ["response.create", "response.done"],
-            ["conversation.item.create", "response.create", "response.done"],
-        )
-        assert order == first + second
+        assert [t for t in order if t != "conversation.item.create"] == ["response.create", "response.done"] * 2
+        assert order.count("conversation.item.create") == 1
+        assert order.index("conversation.item.create") < order.index("response.create", 1)
         output = kernel.eval("[e['event']['item'] for e in s.events if e['type'] == 'conversation.item.create'][-1]")
         assert output["type"] == "function_call_output"
         assert '"sky": "clear"' in output["output"]
