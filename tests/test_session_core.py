@@ -235,3 +235,24 @@ def test_the_session_owns_the_call_state_and_the_widget_mirrors_it():
     page({"kind": "state", "status": "bogus", "error": ""})  # not a state: dropped with a warning
     assert widget.session.status == "closed"
     widget.close()
+
+
+def test_a_call_the_session_ended_with_an_error_stays_an_error_when_the_page_closes_it():
+    import rt_widget as rt
+
+    widget = rt.Realtime()
+    page = widget._on_message
+    page({"kind": "state", "status": "connected", "error": ""})
+    widget.session.call_started("rtc_1")
+    # The sideband hears session_expired before the page does: the session ends the call...
+    expired = {"type": "invalid_request_error", "code": "session_expired"}
+    widget.session.ingest({"type": "error", "error": expired}, "server")
+    assert widget.status == "error"
+    assert "60-minute limit" in widget.error
+    # ...and the page's report that its call closed (its channel went first) does not hide why.
+    page({"kind": "state", "status": "closed", "error": ""})
+    assert widget.status == "error"
+    assert "60-minute limit" in widget.error
+    page({"kind": "state", "status": "connecting", "error": ""})  # a new call clears it
+    assert (widget.status, widget.error) == ("connecting", "")
+    widget.close()

@@ -42,6 +42,8 @@ logger = logging.getLogger("rt_widget.emulator")
 CONNECT_TIMEOUT_S = 20.0
 """A call whose client has not completed ICE and DTLS within this time is closed (read at
 each call's start, so tests may patch it)."""
+EXPIRED_GRACE_S = 2.0
+"""After its ``session_expired`` error, a call waits this long for the client to hang up."""
 MAX_BURST_COUNT = 100_000
 MAX_BURST_S = 60.0
 _BURST_YIELD_EVERY = 100  # events sent back to back before letting other calls run
@@ -345,7 +347,10 @@ class Call:
             await asyncio.sleep(0.05)
         error = {"type": "invalid_request_error", "code": "session_expired", "message": SESSION_EXPIRED}
         self.send({"type": "error", "error": {**error, "param": None, "event_id": None}})
-        await asyncio.sleep(0.2)  # let the error reach the client before the channel closes
+        # A client that reads the error hangs up; one that does not is cut off. Closing at once
+        # could drop the error still queued on the data channel.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.closed.wait(), EXPIRED_GRACE_S)
         await self.close()
 
     def _on_track(self, track: MediaStreamTrack) -> None:

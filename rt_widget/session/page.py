@@ -139,6 +139,8 @@ class PageTransport:
         if (status is not None and status not in PAGE_STATES) or not isinstance(error, str):
             log.warning("A state message from the page with status %r was dropped.", status)
             return
+        if status == "closed" and self._session.status == "error":
+            return  # the page closing a call the session ended with an error (its sideband heard it first)
         self._session.set_state(status=status, error=error, call_id="" if status == "connecting" else None)
 
     def _on_audio(self, msg: Message) -> None:

@@ -7,10 +7,11 @@ reply), saved into the lab's folder, and opened with ``rt.replay`` in a notebook
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 import rt_widget as rt
 from rt_widget import Emulator
@@ -41,6 +42,14 @@ SCRUB = """(el, to) => {
     el.dispatchEvent(new Event("input"));
     el.dispatchEvent(new Event("change"));
 }"""
+
+
+def playhead(seek: Locator, near: Callable[[float], bool], timeout: float = 10) -> float:
+    """The playhead once ``near`` holds: the controls redraw on the next animation frame, not at once."""
+    deadline = time.monotonic() + timeout
+    while not near(value := float(seek.input_value())) and time.monotonic() < deadline:
+        seek.page.wait_for_timeout(50)
+    return value
 
 
 def line_times(folder: Path) -> dict[str, float]:
@@ -100,11 +109,11 @@ def test_replay_plays_scrubs_and_jumps(page: Page, page_log: PageLog, lab: LabSe
         page.locator(".rt-log summary").click()
         page.locator(".rt-log-filter").fill("output_audio_transcript.delta")
         page.locator(".rt-log-row").first.click()
-        assert abs(float(seek.input_value()) - expected["delta"]) < 0.02
+        assert abs(playhead(seek, lambda p: abs(p - expected["delta"]) < 0.02) - expected["delta"]) < 0.02
         expect(lines).to_have_count(2)
         page.locator(".rt-log-filter").fill("")
         page.locator(".rt-log-rows").press("Home")
-        assert float(seek.input_value()) < expected["user"]
+        assert playhead(seek, lambda p: p < expected["user"]) < expected["user"]
         expect(lines).to_have_count(0)
         # Nothing of the replay went back to the kernel as new events.
         assert kernel.eval("len(r.recording.events)") == len(rt.load(saved).events)
