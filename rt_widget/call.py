@@ -224,6 +224,11 @@ class Call:
         """The model's voice as the kernel heard it in the current (or last) call."""
         return self._transport.capture.audio()
 
+    @property
+    def last_heard(self) -> float | None:
+        """When the model's voice was last heard in the current (or last) call (``time.time()``), or ``None``."""
+        return self._transport.capture.last_sound
+
     # -- the session ---------------------------------------------------------------------------
 
     @property
@@ -319,8 +324,8 @@ class Call:
         made with ``record=True`` gives the recording's figures instead (``speech_ended``,
         ``first_heard``, ``silence_s``, ``overlap_s``, ``heard_s``: see :func:`rt_widget.analysis.turns`).
         """
-        if self.session.recorder is not None or self.session.api == "live":
-            return self.session.turns()  # the recording's tracks tell; Live's turns come from its fragments
+        if self.session.recorder is not None:
+            return self.session.turns()  # the recording's tracks tell
         return heard(self.session.turns(), self._played, self._captures)
 
     def recording(self) -> Recording:

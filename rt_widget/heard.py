@@ -56,7 +56,10 @@ def heard(turns: pd.DataFrame, played: Sequence[Playback], captures: Sequence[Ca
     sent = loud_frames(played)
     ended: list[float] = []
     first: list[float] = []
-    for stopped, created in zip(turns["speech_stopped"], turns["response_created"], strict=True):
+    # GPT-Live has no response events: its turns' speech_stopped (the last user fragment's
+    # arrival) is bound to come after the input's last loud frame, and the reply after it.
+    created_at = turns["response_created"] if "response_created" in turns else [None] * len(turns)
+    for stopped, created in zip(turns["speech_stopped"], created_at, strict=True):
         end = _last_before(sent, stopped)
         ended.append(end)
         if np.isnan(end):

@@ -152,6 +152,48 @@ def has_tool_credentials(tools: Any) -> bool:
     )
 
 
+def tools_without_credentials(tools: list[Any]) -> list[Any]:
+    """``tools`` with each MCP tool's ``authorization`` and ``headers`` replaced by ``[redacted]``."""
+    return [
+        {k: REDACTED if k in CREDENTIAL_FIELDS and v else v for k, v in t.items()} if isinstance(t, dict) else t
+        for t in tools
+    ]
+
+
+def session_has_credentials(session: Any) -> bool:
+    """Whether a session object holds MCP credentials (Realtime's tools, GPT-Live's delegation's)."""
+    return any(has_tool_credentials(tools) for _, tools in _tool_lists(session))
+
+
+def session_without_credentials(session: dict[str, Any]) -> dict[str, Any]:
+    """``session`` with MCP credentials replaced by ``[redacted]``, for what is logged or saved.
+
+    Covers a Realtime session's (or response's) ``tools`` and a GPT-Live session's
+    ``delegation.responses.tools``. The same object comes back when there are none.
+    """
+    for path, tools in _tool_lists(session):
+        if has_tool_credentials(tools):
+            session = _replaced(session, path, tools_without_credentials(tools))
+    return session
+
+
+def _tool_lists(session: Any) -> list[tuple[tuple[str, ...], Any]]:
+    """Each place a session (or response) object lists tools, as (path, tools)."""
+    if not isinstance(session, dict):
+        return []
+    found: list[tuple[tuple[str, ...], Any]] = [(("tools",), session.get("tools"))]
+    delegation = session.get("delegation")
+    responses = delegation.get("responses") if isinstance(delegation, dict) else None
+    if isinstance(responses, dict):
+        found.append((("delegation", "responses", "tools"), responses.get("tools")))
+    return found
+
+
+def _replaced(holder: dict[str, Any], path: tuple[str, ...], value: Any) -> dict[str, Any]:
+    head, *rest = path
+    return {**holder, head: _replaced(holder[head], tuple(rest), value) if rest else value}
+
+
 def remember_tool_credentials(tools: Any) -> None:
     """Register the MCP credentials in ``tools`` so :func:`redact` removes them from any text."""
     for tool in tools if isinstance(tools, list) else []:
@@ -172,11 +214,6 @@ def without_tool_credentials(event: dict[str, Any]) -> dict[str, Any]:
     scrubbed = event
     for key in ("session", "response"):
         holder = event.get(key)
-        if not isinstance(holder, dict) or not has_tool_credentials(holder.get("tools")):
-            continue
-        tools = [
-            {k: REDACTED if k in CREDENTIAL_FIELDS and v else v for k, v in t.items()} if isinstance(t, dict) else t
-            for t in holder["tools"]
-        ]
-        scrubbed = {**scrubbed, key: {**holder, "tools": tools}}
+        if isinstance(holder, dict) and session_has_credentials(holder):
+            scrubbed = {**scrubbed, key: session_without_credentials(holder)}
     return scrubbed

@@ -385,3 +385,56 @@ def test_an_mcp_servers_credentials_stay_out_of_the_log_and_the_browser(tmp_path
     assert MCP_TOKEN not in str(EventLog.load(path)[0])
     assert redact(f"failed with {MCP_TOKEN}") == "failed with [redacted]"  # registered when configured
     widget.close()
+
+
+def _leaks(folder: Any) -> list[str]:
+    """Files under ``folder`` that hold an MCP credential."""
+    import pathlib
+
+    return [
+        str(f)
+        for f in pathlib.Path(folder).rglob("*")
+        if f.is_file() and (MCP_TOKEN.encode() in f.read_bytes() or b"mcp-header-secret" in f.read_bytes())
+    ]
+
+
+def test_a_saved_recording_holds_no_mcp_credentials(tmp_path):
+    import rt_widget as rt
+    from rt_widget.gptlive.delegation import ResponsesDelegation
+
+    realtime = rt.Realtime(provider="emulator", tools=[MCP_TOOL], record=True)
+    backend = ResponsesDelegation("gpt-5.5", tools=[MCP_TOOL])
+    live = rt.Realtime(provider="emulator", model="gpt-live-1", delegation=backend)
+    for name, widget in (("realtime", realtime), ("live", live)):
+        folder = widget.save(tmp_path / name)
+        assert (folder / "recording.json").exists()
+        assert _leaks(folder) == [], name
+        assert "[redacted]" in (folder / "recording.json").read_text()
+        widget.close()
+    sent = live.session.settings_sent()["delegation"]["responses"]["tools"][0]
+    assert sent["authorization"] == MCP_TOKEN  # the service gets it
+
+
+def test_a_gpt_live_update_with_mcp_credentials_never_goes_through_the_browser(tmp_path):
+    import rt_widget as rt
+    from rt_widget.gptlive.delegation import ResponsesDelegation
+
+    sent: list[dict[str, Any]] = []
+    first = ResponsesDelegation("gpt-5.5", tools=[{**MCP_TOOL, "authorization": None, "headers": None}])
+    widget = rt.Realtime(provider="emulator", model="gpt-live-1", delegation=first)
+    widget._on_message({"kind": "state", "status": "connected", "error": ""})
+    widget._page.post = sent.append  # type: ignore[method-assign]
+    with pytest.raises(ValueError, match="sideband=True") as info:
+        widget.update(delegation=ResponsesDelegation("gpt-5.5", tools=[MCP_TOOL]))
+    assert MCP_TOKEN not in str(info.value)
+    assert sent == []
+    assert widget.session.live_config.delegation == first  # nothing changed
+    # The service's echo of a delegation with the tool is logged scrubbed.
+    echo = {
+        "type": "session.updated",
+        "event_id": "event_2",
+        "session": {"delegation": {"type": "responses", "responses": {"model": "gpt-5.5", "tools": [MCP_TOOL]}}},
+    }
+    widget._ingest(echo, "server")
+    assert _leaks(widget.events.save(tmp_path / "log.jsonl").parent) == []
+    widget.close()

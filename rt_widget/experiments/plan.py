@@ -22,8 +22,15 @@ from typing import Any
 from .._checks import whole
 from ..call import AUDIO_SUFFIXES, as_clip
 from ..config import VAD_FIELDS, SessionConfig
+from ..gptlive.config import LiveConfig
+from ..gptlive.session import wants_live
 from ..peer import Clip
-from ..redaction import CREDENTIAL_FIELDS, REDACTED, has_tool_credentials
+from ..redaction import (
+    has_tool_credentials,
+    session_has_credentials,
+    session_without_credentials,
+    tools_without_credentials,
+)
 from ..tools import Tool, as_tools
 
 SETTINGS = frozenset({f.name for f in dataclasses.fields(SessionConfig)} | set(VAD_FIELDS))
@@ -68,12 +75,19 @@ class Trial:
     @property
     def has_credentials(self) -> bool:
         """Whether an MCP tool of the config carries its server's ``authorization`` or ``headers``."""
-        return has_tool_credentials(self.settings.get("tools"))
+        to_wire = getattr(self.settings.get("delegation"), "to_wire", None)  # a GPT-Live delegation
+        wire = to_wire() if to_wire is not None else None
+        return has_tool_credentials(self.settings.get("tools")) or session_has_credentials({"delegation": wire})
+
+    @property
+    def live(self) -> bool:
+        """Whether the config is for GPT-Live (its turns are server-driven, its replies always spoken)."""
+        return wants_live(dict(self.settings))
 
     @property
     def speaks(self) -> bool:
         """Whether the model answers with audio (the default) rather than text only."""
-        return tuple(self.settings.get("output_modalities") or ("audio",)) != ("text",)
+        return self.live or tuple(self.settings.get("output_modalities") or ("audio",)) != ("text",)
 
     @property
     def manual_turns(self) -> bool:
@@ -126,25 +140,39 @@ def _configs(configs: Any) -> dict[str, tuple[dict[str, Any], str]]:
 
 
 def _config(name: str, settings: Any) -> tuple[dict[str, Any], str]:
-    """The settings of config ``name``, checked as a session checks them, and as JSON text."""
+    """The settings of config ``name``, checked as a session checks them, and as JSON text.
+
+    A config for GPT-Live (a ``gpt-live-*`` model, or ``api="live"``) is checked as a
+    :class:`~rt_widget.gptlive.config.LiveConfig`, so one experiment can compare the two APIs.
+    """
     if not isinstance(settings, Mapping):
         raise TypeError(f"Config {name!r} must be a dict of session settings, not {type(settings).__name__}.")
     values = dict(settings)
     for key in values:
-        if not isinstance(key, str) or key not in SETTINGS:
+        if key in CALL_OPTIONS or not isinstance(key, str):
             raise TypeError(_unknown_key(name, key))
+    given = {k: v for k, v in values.items() if k != "api"}  # api says which API; the rest configure it
     try:
-        if "tools" in values:
-            values["tools"] = as_tools(values["tools"])
-        SessionConfig.from_kwargs(**values)
+        live = wants_live(dict(values))
+        if live:
+            checked = LiveConfig.from_kwargs(**given)
+            if "delegation" in values:
+                values["delegation"] = checked.delegation  # Python tools wrapped, as the session will
+        else:
+            for key in given:
+                if key not in SETTINGS:
+                    raise TypeError(_unknown_key(name, key))
+            if "tools" in values:
+                values["tools"] = given["tools"] = as_tools(values["tools"])
+            SessionConfig.from_kwargs(**given)
     except (TypeError, ValueError) as exc:
-        raise type(exc)(f"Config {name!r}: {exc}") from None
+        message = str(exc)
+        raise type(exc)(message if message.startswith("Config ") else f"Config {name!r}: {message}") from None
     shown = dict(values)
     if has_tool_credentials(values.get("tools")):  # an MCP server's token goes in no file
-        shown["tools"] = [
-            {k: REDACTED if k in CREDENTIAL_FIELDS and v else v for k, v in t.items()} if isinstance(t, dict) else t
-            for t in values["tools"]
-        ]
+        shown["tools"] = tools_without_credentials(values["tools"])
+    if live and values.get("delegation") is not None:  # as the API takes it, tools by their definitions
+        shown["delegation"] = session_without_credentials({"delegation": values["delegation"].to_wire()})["delegation"]
     return values, json.dumps(shown, sort_keys=True, ensure_ascii=False, default=_jsonable)
 
 

@@ -30,6 +30,9 @@ from .target import Target
 
 HANGUP_TIMEOUT_S = 10.0
 STOP_POLL_S = 0.2
+LIVE_FRAGMENT = "session.output_transcript.delta"
+LIVE_QUIET_S = 1.5
+"""A GPT-Live reply is over once the model has been quiet this long (Live has no event for it)."""
 
 
 class StoppedError(RuntimeError):
@@ -129,6 +132,9 @@ async def _play(call: Call, trial: Trial, reply_timeout_s: float) -> None:
 
 async def _turn(call: Call, clip: Clip, trial: Trial, seconds: float) -> None:
     """Play ``clip`` and return once the model has answered it (and finished speaking)."""
+    if trial.live:
+        await _live_turn(call, clip, seconds)
+        return
     reply = asyncio.ensure_future(call.wait_for("response.done", seconds, predicate=_answers))
     await asyncio.sleep(0)  # the waiter is in place before any audio goes out
     try:
@@ -143,6 +149,38 @@ async def _turn(call: Call, clip: Clip, trial: Trial, seconds: float) -> None:
         reply.cancel()
     if trial.speaks and done["response"].get("status") == "completed":
         await _audio_end(call, str(done["response"].get("id")), seconds)
+
+
+async def _live_turn(call: Call, clip: Clip, seconds: float) -> None:
+    """Play ``clip`` on GPT-Live and return once the model has answered and gone quiet.
+
+    Live sends no event that ends a reply, so the reply is over once the model has spoken
+    (a transcript fragment came) and neither a fragment nor a loud frame of its voice has come
+    for :data:`LIVE_QUIET_S`.
+    """
+    latest = 0.0  # when the model last spoke (a fragment came)
+
+    def fragment(_: dict[str, Any]) -> None:
+        nonlocal latest
+        latest = time.time()
+
+    reply = asyncio.ensure_future(call.wait_for(LIVE_FRAGMENT, seconds))
+    await asyncio.sleep(0)  # the waiter is in place before any audio goes out
+    call.on(LIVE_FRAGMENT, fragment)
+    try:
+        await call.play(clip)
+        await reply
+        latest = max(latest, time.time())  # the reply began (its first words may come before its voice)
+        deadline = time.monotonic() + seconds
+        while time.time() - max(latest, call.last_heard or 0.0) < LIVE_QUIET_S:
+            if time.monotonic() > deadline:
+                raise ReplyTimeoutError(f"The model was still speaking {seconds:g} s after it began its reply.")
+            await asyncio.sleep(0.1)
+    except TimeoutError as exc:
+        raise ReplyTimeoutError(f"No reply to {clip.label}: {exc}") from None
+    finally:
+        reply.cancel()
+        call.off(LIVE_FRAGMENT, fragment)
 
 
 def _answers(event: dict[str, Any]) -> bool:
@@ -241,7 +279,8 @@ def _seconds(column: pd.Series[Any]) -> list[float]:
 
 def _cost(call: Call, price_model: str | None) -> float:
     try:
-        return float(call.cost(model=price_model).iloc[-1]["usd"])
+        total = call.cost(model=price_model).iloc[-1]
+        return float(total["usd_total" if "usd_total" in total else "usd"])  # GPT-Live's adds its backend's
     except (UnknownModelError, ValueError):  # a model with no price, or a log that names none
         return math.nan
 

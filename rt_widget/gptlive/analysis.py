@@ -30,7 +30,7 @@ from typing import Any, NamedTuple
 import pandas as pd
 
 from .._checks import finite
-from ..analysis import check_log
+from ..analysis import UnknownModelError, check_log
 from ..events import EventLog
 from ..recording.store import Recording
 from .config import SERVER_EVENTS
@@ -718,11 +718,8 @@ COST_COLUMNS = [
 ]
 
 
-class UnknownLiveModelError(KeyError):
-    """No price is known for a model; the message lists the known ones and what to pass."""
-
-    def __str__(self) -> str:  # KeyError would show the message in quotes
-        return str(self.args[0])
+class UnknownLiveModelError(UnknownModelError):
+    """No GPT-Live price is known for a model; the message lists the known ones and what to pass."""
 
 
 def _price(model: str, table: Any, kind: type[Any], where: str) -> Any:

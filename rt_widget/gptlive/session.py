@@ -115,10 +115,11 @@ class LiveSession(Session):
             raise ValueError("update() needs delegation=... or triggers=... (GPT-Live can change only those).")
         changed = self.live_config.updated(**settings)
         event = changed.update_event(**settings) if self.status == "connected" else None
+        credentials = event is not None and self._check_credentials_route(event)
         self.live_config = changed
         self._dispatcher.replace(self._python_tools())
         if event is not None:
-            self.send(event)
+            self._send_update(event, credentials)
 
     def append_instructions(self, text: str) -> None:
         """Add to the instructions while the session runs (``session.instructions.append``)."""

@@ -94,6 +94,8 @@ class Capture:
         self.frames = 0
         self.dropped_s = 0.0
         """Seconds of the oldest audio dropped to stay within ``limit_s``."""
+        self.last_sound: float | None = None
+        """Arrival time of the latest frame louder than :data:`SILENCE_PEAK` (``None`` before any)."""
 
     def add(self, frame: av.AudioFrame, t: float) -> None:
         """Store one received frame that arrived at wall-clock time ``t``."""
@@ -102,6 +104,8 @@ class Capture:
         peak = int(np.abs(pcm.astype(np.int32)).max()) if len(pcm) else 0
         if self._on_audio is not None and len(pcm):
             self._on_audio("model", pcm, t - len(pcm) / RATE)  # a frame arrives once its last sample is in
+        if peak > SILENCE_PEAK:
+            self.last_sound = t
         with self._lock:
             head = self._chunks[-1]
             head.times.append(t)

@@ -37,7 +37,13 @@ from ..events import EventLog
 from ..live import Conversation
 from ..providers import CallAnswer, ConnectError, DirectCall, Provider, Sideband
 from ..recording import Recorder, Recording
-from ..redaction import has_tool_credentials, protect_logger, redact, without_tool_credentials
+from ..redaction import (
+    protect_logger,
+    redact,
+    session_has_credentials,
+    session_without_credentials,
+    without_tool_credentials,
+)
 from ..sideband import SidebandConnection
 from ..tools import Tool, as_tools
 from .renewal import RENEW_AFTER_S, Renewal, check_renew
@@ -186,7 +192,7 @@ class Session:
         self._news: collections.deque[dict[str, Any]] = collections.deque()
         self._news_lock = threading.Lock()
         self._telling = False  # a thread is telling the watchers the news (it tells all of it)
-        self.recorder = Recorder(folder, provider=self.provider.name, config=self.settings_sent()) if record else None
+        self.recorder = Recorder(folder, provider=self.provider.name, config=self.settings_kept()) if record else None
         """Where the calls' audio is being written, with ``record=True``."""
         after_s = check_renew(renew, renew_after_s)
         self._renewal = None if after_s is None else Renewal(self, after_s)
@@ -207,6 +213,10 @@ class Session:
     def settings_sent(self) -> dict[str, Any]:
         """The session object each new call is created with (no key)."""
         return self.config.to_ga()
+
+    def settings_kept(self) -> dict[str, Any]:
+        """:meth:`settings_sent` as a recording keeps it: an MCP server's credentials redacted."""
+        return session_without_credentials(self.settings_sent())
 
     def attach(self, transport: Transport) -> None:
         """Send this session's commands through ``transport`` from now on."""
@@ -421,21 +431,12 @@ class Session:
             session = changed.to_beta() if self.provider.beta else changed.to_ga(only=_fields(settings))
             update = {"type": "session.update", "session": session}
             check_message_size(update)
-            credentials = has_tool_credentials(session.get("tools"))
-            if credentials and self._open_sideband() is None:
-                raise ValueError(
-                    "This update holds an MCP server's authorization or headers, and sent now it would pass "
-                    "through the browser. Connect with sideband=True (updates then go over the kernel's own "
-                    "connection), or give the MCP tool when you create the session (the kernel sends it)."
-                )
+            credentials = self._check_credentials_route(update)
         self.config = changed
         if "tools" in settings:
             self._dispatcher.replace(settings["tools"] or [])
         if update is not None:
-            if credentials:
-                self._send_preferring_sideband(update)  # open: checked above
-            else:
-                self.send(update)
+            self._send_update(update, credentials)
 
     def interrupt(self) -> None:
         """Stop the model: cancel the response in progress, then cut off its audio."""
@@ -770,7 +771,7 @@ class Session:
         """The session so far: its events, both audio tracks (empty without ``record=True``) and settings."""
         if self.recorder is not None:
             return self.recorder.recording(self.events)
-        return Recording(self.events, provider=self.provider.name, config=self.settings_sent())
+        return Recording(self.events, provider=self.provider.name, config=self.settings_kept())
 
     def save(self, path: str | os.PathLike[str]) -> pathlib.Path:
         """Write the session to the folder ``path``: events, both audio tracks (FLAC) and settings, no key.
@@ -822,6 +823,24 @@ class Session:
     def _open_sideband(self) -> SidebandConnection | None:
         sideband = self._sideband
         return sideband if sideband is not None and sideband.open else None
+
+    def _check_credentials_route(self, update: dict[str, Any]) -> bool:
+        """Whether ``update`` holds MCP credentials; raises if only the browser could carry it."""
+        credentials = session_has_credentials(update["session"])
+        if credentials and self._open_sideband() is None:
+            raise ValueError(
+                "This update holds an MCP server's authorization or headers, and sent now it would pass "
+                "through the browser. Connect with sideband=True (updates then go over the kernel's own "
+                "connection), or give the MCP tool when you create the session (the kernel sends it)."
+            )
+        return credentials
+
+    def _send_update(self, update: dict[str, Any], credentials: bool) -> None:
+        """Send a checked ``session.update``: one with MCP credentials over the sideband only."""
+        if credentials:
+            self._send_preferring_sideband(update)  # open: checked by _check_credentials_route
+        else:
+            self.send(update)
 
     def _send_preferring_sideband(self, event: dict[str, Any]) -> None:
         """Over the sideband when there is one (tool results: it does not wait for the browser)."""
