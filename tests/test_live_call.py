@@ -141,3 +141,23 @@ def test_a_python_tool_runs_through_responses_delegation(emu, tmp_path):
     assert [e["type"] for e in sent[:2]] == ["response.item.create", "response.create"]  # output, then a reply
     assert "The get_weather tool says" in texts(call, "session.output_transcript.delta")  # its output reached the model
     assert "sunny" in texts(call, "session.output_transcript.delta")
+
+
+def test_a_live_session_the_service_expires_says_so(emu):
+    async def body() -> rt.Call:
+        async with rt.Call(provider=Local(emu), model="gpt-live-1") as call:
+            await call.wait_for("session.started", timeout=10)
+            emu.call(call.call_id).faults.session_expired_after_s = 0  # GPT-Live's two hours, shortened
+            closed = await call.wait_for("session.closed", timeout=10)
+            assert closed["reason"] == "expired"
+            for _ in range(50):
+                if call.status == "error":
+                    break
+                await asyncio.sleep(0.1)
+        return call
+
+    call = asyncio.run(body())
+    assert call.status == "error"
+    assert "duration limit" in call.error
+    assert "Connect again" in call.error
+    assert not call.events.of_type("error")  # Live's own way of ending, not a Realtime error event

@@ -64,6 +64,9 @@ class SessionProtocol(Protocol):
     def close(self) -> None:
         """The call is ending."""
 
+    async def expire(self) -> None:
+        """The session reached its duration limit (the ``session_expired`` fault): end it its own way."""
+
 
 class CallSetupError(Exception):
     """The emulator could not set up a call (no socket, no ICE candidate): not the client's fault."""
@@ -345,6 +348,9 @@ class Call:
             if after_s is not None and asyncio.get_running_loop().time() - opened >= after_s:
                 break
             await asyncio.sleep(0.05)
+        if self.protocol is not None:
+            await self.protocol.expire()
+            return
         error = {"type": "invalid_request_error", "code": "session_expired", "message": SESSION_EXPIRED}
         self.send({"type": "error", "error": {**error, "param": None, "event_id": None}})
         # A client that reads the error hangs up; one that does not is cut off. Closing at once

@@ -35,6 +35,17 @@ CLOSE_WAIT_S = 2.0
 """How long hang-up waits for the service's ``session.closed`` before it ends the call itself."""
 
 
+CLOSED_FOR = {
+    "expired": "The GPT-Live session reached its duration limit and the service closed it. Connect again to "
+    "start a new session (the conversation starts fresh; pass earlier turns as input=[...]).",
+    "content": "The service closed the GPT-Live session: its safety filter stopped the conversation "
+    "(session.closed, reason 'content'). Connect again to start a new session.",
+    "connection_lost": "The service lost its connection to the GPT-Live session and closed it "
+    "(reason 'connection_lost'). Connect again to start a new session.",
+}
+"""What ``session.closed`` says, by reason, when the service (not the user) ended the session."""
+
+
 def wants_live(settings: dict[str, Any]) -> bool:
     """Whether these settings ask for GPT-Live (``api="live"``, or a ``gpt-live-*`` model); pops ``api``."""
     api = settings.pop("api", None)
@@ -163,6 +174,9 @@ class LiveSession(Session):
         if event.get("type") == "response.event" and isinstance(event.get("event"), dict):
             self._dispatcher.observe(self._as_realtime(event["event"]))
         elif event.get("type") == "session.closed" and self.status == "connected":
+            why = CLOSED_FOR.get(str(event.get("reason")))
+            if why is not None:  # the service ended it: say why, and what to do
+                self.set_state(status="error", error=why)
             super().hangup()
 
     def _as_realtime(self, nested: dict[str, Any]) -> dict[str, Any]:

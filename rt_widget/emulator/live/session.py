@@ -173,6 +173,10 @@ class LiveSession:
             if task is not current:
                 task.cancel()
 
+    async def expire(self) -> None:
+        """The session reached its duration limit: ``session.closed`` with reason ``expired``."""
+        await self.request_close(reason="expired")
+
     async def request_close(self, client_event_id: str | None = None, reason: str = "close_requested") -> None:
         """End the session from the server's side: ``session.closed``, then the call.
 
@@ -223,7 +227,7 @@ class LiveSession:
 
     async def _expire(self, after_s: float) -> None:
         await asyncio.sleep(max(0.0, after_s))
-        await self.request_close(reason="expired")
+        await self.expire()
 
     async def _report_usage(self, interval_s: float) -> None:
         while True:
