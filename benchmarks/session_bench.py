@@ -7,6 +7,8 @@ Run it in a loopback-only network namespace (as the tests do):
 1. Connect time, click to data channel open: the widget in JupyterLab (unified flow, through
    the kernel) against a plain page doing the seed's direct flow (seeds/001, ephemeral key,
    the page posts its offer itself) on the same emulator. Target: widget <= 1.15 x plain.
+   Also a GPT-Live session through the widget on the same emulator (``POST /v1/live/sessions``
+   in place of ``/v1/realtime/calls``). Target: Live <= 1.15 x Realtime.
 2. Latency from the browser receiving an event to the Python callback, at 50, 500 and 5,000
    events/s. Targets at 500/s: p50 < 5 ms, p99 < 30 ms.
 3. The highest sustained rate (2 s bursts) with zero loss and order kept. Target >= 5,000/s.
@@ -95,6 +97,24 @@ def widget_connect_times(page: Page, kernel: KernelProbe) -> list[float]:
         page.locator(".rt-connect").click()  # hang up
         kernel.wait_until("s.status == 'closed'")
     return times
+
+
+def live_connect_times(page: Page, lab: LabServer, emulator: SimpleNamespace) -> list[float]:
+    """Click to data channel open for a GPT-Live session through the widget, on the same emulator."""
+    close_notebooks(page)
+    path = write_notebook(
+        lab,
+        "bench_live.ipynb",
+        "import rt_widget as rt\nfrom rt_widget.providers import OpenAI",
+        f"s = rt.Realtime(provider=OpenAI(api_key={emulator.api_key!r}, base_url={emulator.base_url!r}), "
+        "model='gpt-live-1')\ns",
+    )
+    kernel = open_and_run(page, lab, path)
+    try:
+        page.locator(".rt-connect").wait_for()
+        return widget_connect_times(page, kernel)
+    finally:
+        kernel.close()
 
 
 def plain_connect_times(browser, emulator: SimpleNamespace, tmp: Path) -> list[float]:
@@ -241,6 +261,7 @@ def main() -> None:
             best = rate
         kernel.execute("s.hangup()")
         kernel.close()
+        live = live_connect_times(page, lab, emulator)
 
         # The same latency with the emulator embedded in the kernel (the no-key default), and
         # without the loopback link, as for a browser on another machine (Jupyter's comm).
@@ -280,6 +301,9 @@ def main() -> None:
     print(f"  {'widget (unified, via kernel)':34} {w:8.1f} ms")
     print(f"  {'plain page (seed direct flow)':34} {p:8.1f} ms")
     print(f"  {'ratio (target <= 1.15)':34} {w / p:8.2f}")
+    g = statistics.median(live)
+    print(f"  {'GPT-Live widget (same emulator)':34} {g:8.1f} ms")
+    print(f"  {'GPT-Live / Realtime (target <= 1.15)':34} {g / w:8.2f}")
     print("\nEvent latency, browser receipt -> Python callback")
     print(f"  {'setup':>14} {'rate (ev/s)':>12} {'events':>8} {'p50 ms':>8} {'p99 ms':>8}")
     for where, rate, p50, p99, n in rows:

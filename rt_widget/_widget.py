@@ -446,11 +446,13 @@ class Realtime(anywidget.AnyWidget):
     def __repr__(self) -> str:
         # Shown by nbconvert, print() and the text/plain of the display: no secret, ever.
         session: Session | None = getattr(self, "_session", None)  # None in a half-built widget
-        config = session.config if session is not None else None
+        # A GPT-Live session's settings are its live_config (both have a model and a voice).
+        config = (getattr(session, "live_config", None) or session.config) if session is not None else None
         voice = config.voice if config is not None and config.voice is not None else "default"
         fields = {
             "status": getattr(self, "status", "idle"),
             "provider": getattr(self, "provider_name", ""),
+            "api": session.api if session is not None else "realtime",
             "model": config.model if config is not None else None,
             "voice": voice if isinstance(voice, str) else voice.get("id"),
             "events": len(session.events) if session is not None else 0,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import pandas as pd
 from nbclient import NotebookClient
 
 import rt_widget as rt
+from rt_widget.gptlive.analysis import LIVE_PRICES_AS_OF
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
@@ -65,3 +67,26 @@ def test_recordings_notebook_records_listens_measures_and_replays(tmp_path):
     saved = rt.load(tmp_path / "runs" / "paris")
     assert saved.mic.duration_s > 2
     assert saved.model.duration_s > 2
+
+
+def test_live_notebook_calls_measures_delegates_and_compares_on_gpt_live(tmp_path: Path) -> None:
+    outputs = run_a_copy("live.ipynb", tmp_path, timeout=240)
+    text = "\n".join(str(o.get("data", {}).get("text/plain", "")) + str(o.get("text", "")) for o in outputs)
+    assert "hello there" in text  # the Live transcript, from the recorded utterances
+    assert "tell me a joke" in text
+    assert re.search(r"assistant\s+[A-Z][A-Z !?',.]{10,}", text)  # the reply after "Answer in capitals."
+    assert "audio_latency_s" in text  # the turns table, with the latency as heard
+    assert "first_heard" in text
+    assert "usd_total" in text  # the cost table
+    assert "gpt-live-1" in text
+    assert f"as of {LIVE_PRICES_AS_OF}" in text  # the dated price table
+    assert "get_weather" in text  # the tool the backend called
+    assert "sunny and 21 C" in text  # its output, run in the kernel
+    assert "GPT-Live has no typed user turns" in text  # say()
+    assert "speak over the model" in text  # interrupt()
+    assert "'live'" in text  # the widget's api
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)  # the widget
+    results = pd.concat(pd.read_parquet(p) for p in (tmp_path / "runs/live-vs-realtime/results").glob("*.parquet"))
+    assert sorted(results["config"]) == ["live", "live", "realtime", "realtime"]
+    assert set(results["status"]) == {"ok"}
+    assert (results["cost_usd"] > 0).all()

@@ -62,16 +62,16 @@ def test_the_tracks_hold_what_was_said_and_heard(recorded):
 
 def test_the_tracks_are_on_the_events_clock(recorded):
     live, _, played = recorded
-    # The microphone: its first loud sample is when the playback sent it (exact send times).
-    loud = np.flatnonzero(np.abs(played.clip.samples) > 1000)[0] / CLIP_RATE
-    first = np.flatnonzero(np.abs(live.mic.samples) > 1000)[0]
-    assert abs(float(live.mic.time_at(first)) - (played.started_at + loud)) < 0.03
+    # The microphone: its first and last loud samples are when the playback sent them (exact
+    # send times), so the track neither lost nor stretched audio between them. (Not checked
+    # against the server's VAD: an emulator on a busy machine may lose frames that were sent.)
+    loud = np.flatnonzero(np.abs(played.clip.samples) > 1000) / CLIP_RATE
+    sent = np.flatnonzero(np.abs(live.mic.samples) > 1000)
+    assert abs(float(live.mic.time_at(sent[0])) - (played.started_at + loud[0])) < 0.03
+    assert abs(float(live.mic.time_at(sent[-1])) - (played.started_at + loud[-1])) < 0.03
     # The model's voice starts as output_audio_buffer.started reaches the kernel.
     (record,) = [r for r in live.events if r["type"] == "output_audio_buffer.started"]
     assert abs(onset(live.model) - record["t_browser"]) < 0.05
-    # And the server heard the speech end where the mic track has it (its VAD's error aside).
-    (stopped,) = live.events.of_type("input_audio_buffer.speech_stopped")
-    assert abs(speech_spans(live.mic)[-1][1] - (live.mic.start + stopped["audio_end_ms"] / 1000)) < 0.1
 
 
 def test_save_then_load_gives_the_same_events_and_audio_sample_for_sample(recorded):

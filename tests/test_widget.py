@@ -430,10 +430,16 @@ def test_the_text_repr_says_what_the_session_is_and_never_a_key(emulator):
     widget._on_message({"kind": "call", "call_id": "rtc_abc"})
     text = repr(widget)
     assert text == (
-        "Realtime(status='idle', provider='emulator', model='gpt-realtime-mini', voice='marin', "
+        "Realtime(status='idle', provider='emulator', api='realtime', model='gpt-realtime-mini', voice='marin', "
         "events=2, call_id='rtc_abc')"
     )
     assert emulator.api_key not in text
+    live = rt.Realtime(provider=Local(emulator), model="gpt-live-1.1", voice={"id": "voice_123"})
+    assert repr(live) == (
+        "Realtime(status='idle', provider='emulator', api='live', model='gpt-live-1.1', voice='voice_123', "
+        "events=0, call_id=None)"
+    )
+    live.close()
     data, _metadata = widget._repr_mimebundle_()
     assert data["text/plain"] == text  # what nbconvert and a plain-text front end show
     assert data["application/vnd.jupyter.widget-view+json"]["model_id"] == widget.model_id  # the view still draws

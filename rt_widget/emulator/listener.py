@@ -15,12 +15,11 @@ from __future__ import annotations
 import asyncio
 import collections
 import math
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from .engine import Engine
 from .transcription import INPUT_RATE
 from .vad import WINDOW_MS, SpeechDetector
 
@@ -49,10 +48,40 @@ def to_mono_24k(frame: npt.NDArray[np.int16], channels: int) -> npt.NDArray[np.i
     return mono.astype(np.int16)
 
 
+class Ears(Protocol):
+    """What a :class:`Listener` drives: a Realtime engine, or a GPT-Live session's stand-in for one."""
+
+    @property
+    def session(self) -> dict[str, Any]:
+        """The effective session (its ``audio.input.turn_detection`` is read)."""
+
+    @property
+    def responding(self) -> bool:
+        """Whether a response is in progress."""
+
+    def emit(self, event: dict[str, Any]) -> None:
+        """Send one server event."""
+
+    def new_item_id(self) -> str:
+        """A fresh conversation item id."""
+
+    async def interrupt(self) -> None:
+        """The user spoke over the reply."""
+
+    def append_input_audio(self, pcm: bytes) -> None:
+        """Audio for the input buffer (turn detection off)."""
+
+    def commit_audio(self, pcm: bytes, item_id: str | None = None) -> dict[str, Any]:
+        """A finished turn of speech becomes a user item."""
+
+    def start_response(self, params: dict[str, Any] | None = None) -> str:
+        """Answer the committed turn."""
+
+
 class Listener:
     """Turns microphone frames into the service's input-audio events."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Ears) -> None:
         self._engine = engine
         self._detector = SpeechDetector()
         self._written_ms = 0.0

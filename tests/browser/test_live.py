@@ -5,10 +5,15 @@ The page makes the call as for Realtime; the kernel creates a GPT-Live session f
 
 from __future__ import annotations
 
+import json
+import secrets
+from collections.abc import Iterator
+
+import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.browser.conftest import PageLog
-from tests.browser.lab import LabServer
+from tests.browser.lab import LabServer, jupyter_lab
 from tests.browser.notebook import open_and_run, write_notebook
 
 
@@ -39,6 +44,105 @@ def test_a_spoken_turn_on_gpt_live_through_the_widget(browser_saying_hello: Brow
         assert kernel.eval("'session.started' in s.events.types")
     finally:
         kernel.execute("s.hangup()")
+        kernel.close()
+        context.close()
+    assert log.errors == [], log.text()
+
+
+SENTINEL = "sk-SENTINEL-LIVE-" + secrets.token_hex(12)
+
+LIVE_CELLS = [
+    # Every log record in the kernel, at DEBUG, kept for inspection.
+    "import logging\nLOGS = []\nclass Keep(logging.Handler):\n    def emit(self, record):\n"
+    "        LOGS.append(self.format(record))\n"
+    "logging.getLogger().addHandler(Keep()); logging.getLogger().setLevel(logging.DEBUG)",
+    "import os\nimport rt_widget as rt\nfrom rt_widget.gptlive.delegation import ResponsesDelegation\n"
+    "from rt_widget.providers import OpenAI\n"
+    "emu = rt.Emulator(api_key=os.environ['OPENAI_API_KEY'])\n"
+    "def get_weather(city: str) -> dict:\n"
+    "    '''The weather in a city.'''\n"
+    "    return {'city': city, 'sky': 'sunny and 21 C'}",
+    # The browser may only mute, unmute and close, and never sees the backend's events: the
+    # tool's call reaches the kernel over the sideband alone, and its output goes back that way.
+    "s = rt.Realtime(provider=OpenAI(base_url=emu.base_url), model='gpt-live-1', sideband=True,\n"
+    "    delegation=ResponsesDelegation(model='gpt-5.5', tools=(get_weather,), tool_choice='required'),\n"
+    "    data_channel={'allowed_client_events': ['session.input_audio.mute', 'session.input_audio.unmute',\n"
+    "                                            'session.close'],\n"
+    "                  'allowed_server_events': ['session.started', 'session.input_transcript.delta',\n"
+    "                                            'session.output_transcript.delta', 'session.closed']})\ns",
+]
+
+
+@pytest.fixture(scope="module")
+def sentinel_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
+    save_widget_state = {"@jupyter-widgets/jupyterlab-manager/plugin.jupyterlab-settings": {"saveState": True}}
+    with jupyter_lab(
+        tmp_path_factory.mktemp("live-lab"), env_extra={"OPENAI_API_KEY": SENTINEL}, settings=save_widget_state
+    ) as server:
+        yield server
+
+
+def test_a_live_tool_over_the_sideband_with_no_key_in_the_browser(
+    browser_saying_hello: Browser, sentinel_lab: LabServer
+):
+    context = browser_saying_hello.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    log = PageLog(page)
+    frames: list[str] = []
+    page.on(
+        "websocket",
+        lambda ws: ws.on("framereceived", lambda p: frames.append(p if isinstance(p, str) else p.decode("latin-1"))),
+    )
+    path = write_notebook(sentinel_lab, "live_tool.ipynb", *LIVE_CELLS)
+    kernel = open_and_run(page, sentinel_lab, path)
+    try:
+        page.locator(".rt-connect").click()
+        kernel.wait_until("s.status == 'connected' and s._sideband is not None")
+        said = kernel.wait_until(
+            "''.join(e['event']['delta'] for e in s.events if e['type'] == 'session.output_transcript.delta')"
+            " if 'sunny' in str(list(s.events.of_type('session.output_transcript.delta'))) else ''",
+            timeout=45,
+        )
+        assert "The get_weather tool says" in said  # the tool's output reached the model
+        (ran,) = kernel.eval("s.tool_calls[['name', 'status']].to_dict('records')")
+        assert ran == {"name": "get_weather", "status": "ok"}
+        # The backend's events came over the sideband only (the browser may not see them), and the
+        # output went back over it: the browser may not send it, and the service refused nothing.
+        assert kernel.eval("len(s.events.of_type('response.event'))") > 0
+        assert kernel.eval("[e['type'] for e in s.events if e['direction'] == 'client'][:2]") == [
+            "response.item.create",
+            "response.create",
+        ]
+        assert kernel.eval("s.events.of_type('error')") == []
+        # Events both the browser and the sideband carried are in the log once each.
+        ids = kernel.eval("[e['event'].get('event_id') for e in s.events if e['direction'] == 'server']")
+        assert len(ids) == len(set(ids)) > 10
+        assert kernel.eval("len(s.events.of_type('session.started'))") == 1
+
+        kernel.execute("s.hangup()")
+        kernel.wait_until("s.status == 'closed'")
+        page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+        page.wait_for_timeout(1500)
+        saved = (sentinel_lab.root / path).read_text()
+        assert json.loads(saved)["metadata"]["widgets"]  # widget state was saved with the notebook
+        places = {
+            "saved notebook": saved,
+            "page DOM": page.content(),
+            "browser console": log.text(),
+            "browser frames": "\n".join(frames),
+            "kernel logs": "\n".join(kernel.eval("LOGS")),
+            "error text": kernel.eval("s.error"),
+            "server log": sentinel_lab.log.read_text(),
+            "synced traits": json.dumps(kernel.eval("s.get_state()"), default=str),
+            "event log": json.dumps(kernel.eval("[e['event'] for e in s.events]")),
+        }
+        assert len(places["kernel logs"]) > 1000  # the DEBUG logging really ran
+        assert '"kind": "answer"' in places["browser frames"]  # the page's sockets were watched
+        for where, text in places.items():
+            assert SENTINEL not in text, f"the API key leaked into the {where}"
+    finally:
+        kernel.execute("emu.stop()")
         kernel.close()
         context.close()
     assert log.errors == [], log.text()

@@ -22,6 +22,7 @@ from rt_widget.recording.audio_analysis import speech_spans
 from tests.browser.conftest import PageLog
 from tests.browser.lab import LabServer
 from tests.browser.notebook import open_and_run, write_notebook
+from tests.samples import speech
 
 DIGEST = (
     "import hashlib\n"
@@ -89,13 +90,16 @@ def test_a_recorded_spoken_turn_lines_up_with_its_events(browser_saying_hello: B
     assert 0 < buffered_s < 0.5
     residual = voice[0][0] - (started["t_browser"] + buffered_s)
     assert abs(residual) < 0.15, (residual, buffered_s)
-    # The microphone's speech lasts as long as the server heard it: audio_start_ms is
-    # prefix_padding_ms (300 by default) before the onset its VAD found, audio_end_ms the end.
-    (began,) = rec.events.of_type("input_audio_buffer.speech_started")
-    (ended,) = rec.events.of_type("input_audio_buffer.speech_stopped")
+    # The microphone's speech lasts as long as the fake microphone's (the track neither drops
+    # nor stretches audio), and the server heard one turn of it. Not compared with the
+    # server's VAD: an emulator in a busy kernel can lose frames the page still sent.
     spoken = speech_spans(rec.mic)
-    heard_s = (ended["audio_end_ms"] - began["audio_start_ms"] - 300) / 1000
-    assert abs((spoken[-1][1] - spoken[0][0]) - heard_s) < 0.1  # the VAD's own error, about 40 ms
+    source = speech("hello there")
+    said = speech_spans(rt.recording.Track("mic", source.samples, source.rate, np.array([[0, 0.0]])))
+    # Chromium's gain control lifts the quiet ends: 0.09-0.12 s longer here; a lost or doubled
+    # chunk would be 0.25 s.
+    assert -0.05 < (spoken[-1][1] - spoken[0][0]) - (said[-1][1] - said[0][0]) < 0.18
+    assert len(rec.events.of_type("input_audio_buffer.speech_started")) == 1
     assert np.abs(rec.mic.samples).max() > 1000
     turn = rt.turns(rec).to_dict("records")[0]
     assert 0 < turn["silence_s"] < 3

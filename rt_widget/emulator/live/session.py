@@ -32,13 +32,12 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
 
 from .. import asr_worker, tts
-from ..engine import Engine
 from ..ids import new_id
 from ..listener import Listener
 from ..model import Context, Model, scripted_model
@@ -117,8 +116,7 @@ class LiveSession:
         self._inbox: asyncio.Queue[tuple[str | bytes, bool]] = asyncio.Queue()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._ears = _Ears(self)
-        # The Listener drives a Realtime engine; _Ears offers the part of one it uses.
-        self._listener = Listener(cast(Engine, self._ears))
+        self._listener = Listener(self._ears)  # _Ears offers the part of a Realtime engine it drives
         self._spawn(self._serve())
 
     # -- the call's side -------------------------------------------------------------------
