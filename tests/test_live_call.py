@@ -161,3 +161,64 @@ def test_a_live_session_the_service_expires_says_so(emu):
     assert "duration limit" in call.error
     assert "Connect again" in call.error
     assert not call.events.of_type("error")  # Live's own way of ending, not a Realtime error event
+
+
+def slow_weather(city: str) -> dict:
+    """The weather in a city (slowly)."""
+    import time
+
+    time.sleep(2)
+    return {"city": city}
+
+
+def broken_weather(city: str) -> dict:
+    """The weather in a city (broken)."""
+    raise RuntimeError("the weather service is down")
+
+
+def test_live_tools_wait_for_approval_and_report_errors_and_timeouts(emu, tmp_path):
+    from rt_widget.gptlive.delegation import ResponsesDelegation
+
+    wav = spoken_wav(tmp_path / "hello.wav", "hello there")
+
+    async def run(tool: Any, approve: bool = False) -> rt.Call:
+        backend = ResponsesDelegation(model="gpt-5.5", tools=(tool,), tool_choice="required")
+        async with rt.Call(provider=Local(emu), model="gpt-live-1", delegation=backend) as call:
+            said = asyncio.ensure_future(
+                call.wait_for("session.output_transcript.delta", timeout=30, predicate=lambda e: "tool" in e["delta"])
+            )
+            await call.play(Clip.silence(0.3))
+            await call.play(wav)
+            if approve:
+                for _ in range(100):  # the call waits for a person (or Python) to approve it
+                    if call.session.approvals:
+                        break
+                    await asyncio.sleep(0.1)
+                assert [a["name"] for a in call.session.approvals] == ["get_weather"]
+                assert list(call.session.tool_calls["status"]) == ["awaiting approval"]  # not run yet
+                call.session.approve()
+            await said
+        return call
+
+    async def body() -> list[rt.Call]:
+        return list(
+            await asyncio.gather(
+                run(rt.Tool(get_weather, needs_approval=True), approve=True),
+                run(broken_weather),
+                run(rt.Tool(slow_weather, timeout=0.3)),
+            )
+        )
+
+    approved, broken, slow = asyncio.run(body())
+    results = {}
+    for call in (approved, broken, slow):
+        (ran,) = call.session.tool_calls.to_dict("records")
+        results[ran["name"]] = ran
+        outputs = [e["event"] for e in call.events if e["type"] == "response.item.create"]
+        assert outputs[0]["item"]["output"] == ran["output"]  # what the backend was told
+    assert results["get_weather"]["status"] == "ok"
+    assert "sunny" in results["get_weather"]["output"]
+    assert results["broken_weather"]["status"] == "error"
+    assert "the weather service is down" in results["broken_weather"]["output"]
+    assert results["slow_weather"]["status"] == "timeout"
+    assert "did not finish within 0.3 s" in results["slow_weather"]["output"]
