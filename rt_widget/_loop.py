@@ -10,11 +10,28 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import logging
 import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+log = logging.getLogger("rt_widget")
+
+
+def _quiet_late_transmits(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """Log aiortc's late SCTP sends at DEBUG; hand everything else to asyncio's default handler.
+
+    When a peer hangs up while data is queued, aiortc's transmit task (which nobody awaits)
+    fails with ``ConnectionError`` once DTLS has closed, and asyncio would print its traceback.
+    The call is over and nothing was lost that the peer could still receive.
+    """
+    task, error = context.get("future"), context.get("exception")
+    code = getattr(task.get_coro(), "cr_code", None) if isinstance(task, asyncio.Task) else None
+    if isinstance(error, ConnectionError) and code is not None and code.co_filename.endswith("rtcsctptransport.py"):
+        log.debug("A send after the peer hung up was dropped: %s", error)
+        return
+    loop.default_exception_handler(context)
 
 
 class BackgroundLoop:
@@ -22,6 +39,7 @@ class BackgroundLoop:
 
     def __init__(self, name: str) -> None:
         self.loop = asyncio.new_event_loop()
+        self.loop.set_exception_handler(_quiet_late_transmits)
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
