@@ -14,7 +14,7 @@ import rt_widget as rt
 from rt_widget import Emulator
 from rt_widget.gptlive.session import LiveSession
 from rt_widget.peer import Clip
-from rt_widget.providers import Local
+from rt_widget.providers import Beta, Local, OpenAI
 from tests.conformance import unknown_fields
 from tests.samples import spoken_wav
 
@@ -99,6 +99,49 @@ def test_live_sessions_are_chosen_by_model_or_api_and_checked_first():
         rt.Call(provider="emulator", model="gpt-live-1", budget_usd=1.0)
     with pytest.raises(Exception, match="ResponsesDelegation"):
         rt.Call(provider="emulator", model="gpt-live-1", tools=[print])
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (lambda: rt.Realtime(provider=Beta(api_key="sk-test-0123456789"), model="gpt-live-1"), "beta shape belongs"),
+        (
+            lambda: rt.Realtime(provider=OpenAI(api_key="sk-test-0123456789", flow="ephemeral"), api="live"),
+            "no ephemeral",
+        ),
+        (lambda: rt.Realtime(provider=Local(flow="ephemeral"), model="gpt-live-1.1"), "no ephemeral flow"),
+        (lambda: rt.Realtime(provider="emulator", model="gpt-live-1", api="beta"), "api='beta' is not valid"),
+        (lambda: rt.Realtime(provider="emulator", model="gpt-live-1", voice=7), "voice"),
+        (lambda: rt.Realtime(provider="emulator", model="gpt-live-1", sideband="yes"), "sideband='yes'"),
+    ],
+)
+def test_a_provider_or_option_live_cannot_use_is_refused_at_once(make: Any, expected: str) -> None:
+    with pytest.raises(ValueError, match=expected):
+        make()
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        (lambda s: s.session.append_instructions(""), "needs some text"),
+        (lambda s: s.session.append_thinking(3), "needs some text"),
+        (lambda s: s.session.append_commentary("   "), "needs some text"),
+        (lambda s: s.update(), "delegation=... or triggers="),
+        (lambda s: s.update(instructions="Be verbose."), "cannot change"),
+        (lambda s: s.update(triggers=None), "triggers=None is not valid"),
+        (lambda s: s.send({"type": "response.cancel"}), "not a GPT-Live client event"),
+        (lambda s: s.send("session.close"), "a dict with a 'type' string"),
+    ],
+)
+def test_a_bad_live_command_is_a_clear_error_before_anything_is_sent(command: Any, expected: str) -> None:
+    widget = rt.Realtime(provider="emulator", model="gpt-live-1")
+    sent: list[Any] = []
+    widget._on_message({"kind": "state", "status": "connected", "error": ""})
+    widget._page.post = sent.append  # type: ignore[method-assign]
+    with pytest.raises((ValueError, TypeError), match=expected):
+        command(widget)
+    assert sent == []
+    widget.close()
 
 
 def test_the_widget_speaks_live_too():

@@ -232,6 +232,18 @@ class LiveSession(Session):
     def _sideband_target(self, call_id: str) -> Sideband | None:
         return self.provider.live_sideband(call_id)
 
+    def _check_provider(self, provider: Provider) -> None:
+        if provider.beta:
+            raise ValueError(
+                "The legacy beta shape belongs to the Realtime API; GPT-Live has one shape. "
+                "Use OpenAI(...) (or Azure(...)) with the same key."
+            )
+        if getattr(provider, "flow", "unified") == "ephemeral":
+            raise ValueError(
+                "GPT-Live has no ephemeral flow: the kernel always posts the offer to /v1/live/sessions with its "
+                "own key, and the browser never gets one. Use flow='unified' (the default)."
+            )
+
     def _check_session_update(self, event: dict[str, Any]) -> None:
         """Live's ``session.update`` is built by :meth:`update`; its session has no type to check."""
 

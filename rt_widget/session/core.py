@@ -146,6 +146,7 @@ class Session:
                 ) from None
         self.provider = providers.select(provider)
         """Where calls are created, and keys come from."""
+        self._check_provider(self.provider)
         if not isinstance(sideband, bool):
             raise ValueError(f"sideband={sideband!r} is not valid: use True or False.")
         if sideband and self.provider.beta:
@@ -213,6 +214,9 @@ class Session:
     def settings_sent(self) -> dict[str, Any]:
         """The session object each new call is created with (no key)."""
         return self.config.to_ga()
+
+    def _check_provider(self, provider: Provider) -> None:
+        """Refuse a provider this API cannot use, before anything else happens (every one serves Realtime)."""
 
     def settings_kept(self) -> dict[str, Any]:
         """:meth:`settings_sent` as a recording keeps it: an MCP server's credentials redacted."""
