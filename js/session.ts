@@ -62,6 +62,7 @@ export class Session {
 		}
 		model.on("change:muted", this.#onMuted);
 		model.on("change:volume", this.#onVolume);
+		if (model.get("_echo")) model.on("change:event_count", this.#echo);
 	}
 
 	/** The call's state as this page knows it: its own call's, else the kernel's. */
@@ -186,6 +187,7 @@ export class Session {
 		if (this.#statsTimer !== null) clearInterval(this.#statsTimer);
 		this.model.off("change:muted", this.#onMuted);
 		this.model.off("change:volume", this.#onVolume);
+		this.model.off("change:event_count", this.#echo);
 		this.hangup();
 		this.#stopRecording();
 		this.#batcher.flush();
@@ -289,6 +291,12 @@ export class Session {
 
 	#onMuted = (): void => {
 		if (!this.talking) this.#call?.setMuted(this.model.get("muted"));
+	};
+
+	// marimo reruns the cells that read the widget only for changes made here: answer the kernel's.
+	#echo = (): void => {
+		this.model.set("_echoed", this.model.get("event_count"));
+		this.model.save_changes();
 	};
 
 	#onVolume = (): void => {

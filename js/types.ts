@@ -32,6 +32,10 @@ export interface RealtimeModel {
 	cost_usd: number | null;
 	/** The latest message: its role and the last 500 characters of its text. */
 	caption: Caption;
+	/** Set in marimo: answer each change of event_count by writing _echoed, so cells rerun. */
+	_echo: boolean;
+	/** The last event_count the page echoed (written by the page only). */
+	_echoed: number;
 }
 
 /** The synced traits of rt_widget/replay.py:Replay (a saved session played back). */

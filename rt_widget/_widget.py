@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import pathlib
+import sys
 import threading
 import uuid
 from collections.abc import Callable
@@ -170,6 +171,10 @@ class Realtime(anywidget.AnyWidget):
     thread that brought the event, as ``last_event``."""
     # Calls waiting for Approve/Deny in the widget (names and arguments: no secrets).
     _approvals: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
+    # marimo reruns the cells that read `mo.ui.anywidget(s)` for changes its front end makes, not for
+    # the kernel's: in marimo the page answers each change of event_count by writing _echoed.
+    _echo = traitlets.Bool(False, read_only=True).tag(sync=True)
+    _echoed = traitlets.Int(0).tag(sync=True)
 
     def __init__(
         self,
@@ -207,6 +212,7 @@ class Realtime(anywidget.AnyWidget):
         super().__init__(_widget_id=uuid.uuid4().hex, provider_name=self._session.provider.name, presenter=presenter)
         self.set_trait("record", record)
         self.set_trait("api", self._session.api)
+        self.set_trait("_echo", _in_marimo())
         self._session.subscribe(self._mirror)
         self._throttle = Throttle(self._show_conversation, SYNC_INTERVAL_S)
         self._session.watch(self._follow)
@@ -519,3 +525,9 @@ class Realtime(anywidget.AnyWidget):
     @property
     def _active_response(self) -> str | None:
         return self._session.active_response
+
+
+def _in_marimo() -> bool:
+    """Whether this kernel is a marimo notebook's or app's (marimo is imported there already)."""
+    marimo = sys.modules.get("marimo")
+    return bool(marimo is not None and marimo.running_in_notebook())
