@@ -160,6 +160,7 @@ def jupyter_lab(
                 "--ServerApp.ip=127.0.0.1",
                 f"--IdentityProvider.token={token}",
                 "--LabApp.expose_app_in_browser=True",
+                "--JupyterNotebookApp.expose_app_in_browser=True",  # Notebook 7's page, at /notebooks/
                 f"--ServerApp.root_dir={root}",
                 # It still listens on 127.0.0.1 only; this lets a test reach it under a host name
                 # mapped to 127.0.0.1 (a stand-in for a hub), which Jupyter refuses by default.
