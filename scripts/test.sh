@@ -20,7 +20,8 @@ python_env test
 step "Building the sdist and the wheel (dist/), and a wheelhouse of their dependencies"
 rm -rf dist .cache/wheelhouse/rt_widget-*.whl  # a stale wheel of ours would hide new dependencies
 "$PY" -m build --sdist --wheel --outdir dist . >/dev/null
-"$PY" -m pip wheel --quiet --wheel-dir .cache/wheelhouse dist/*.whl
+# nbclient and ipykernel: the packaging test runs a shipped notebook in the fresh environment.
+"$PY" -m pip wheel --quiet --wheel-dir .cache/wheelhouse dist/*.whl nbclient ipykernel
 
 step "Lint and types: ruff, mypy, biome, tsc"
 "$VENV/bin/ruff" check .

@@ -127,3 +127,25 @@ def test_the_installed_command_writes_the_example_notebooks(wheel_venv, tmp_path
     assert again.returncode == 1
     assert "nothing was copied" in again.stderr
     assert "Traceback" not in again.stderr
+
+
+def test_the_copied_quickstart_runs_headless_in_the_fresh_venv(wheel_venv, tmp_path):
+    """What a new user does first: install, copy the notebooks, run the quickstart (here with nbclient)."""
+    bindir, env = wheel_venv
+    install = [bindir / "python", "-m", "pip", "install", "--quiet", "--no-index", "--find-links", WHEELHOUSE]
+    subprocess.run([*install, "nbclient", "ipykernel"], env=env, check=True, cwd=tmp_path)
+    subprocess.run([bindir / "rt-widget", "notebooks", "examples"], env=env, cwd=tmp_path, check=True)
+    run = (
+        "import nbformat\n"
+        "from nbclient import NotebookClient\n"
+        "nb = nbformat.read('quickstart.ipynb', as_version=4)\n"
+        "NotebookClient(nb, timeout=120, kernel_name='python3').execute()\n"
+        "outputs = [o for c in nb.cells if c.cell_type == 'code' for o in c.get('outputs', [])]\n"
+        "assert not [o for o in outputs if o.output_type == 'error'], outputs\n"
+        "print(sum('application/vnd.jupyter.widget-view+json' in o.get('data', {}) for o in outputs))\n"
+    )
+    result = subprocess.run(
+        [bindir / "python", "-c", run], env=env, cwd=tmp_path / "examples", capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split()[-1] == "1"  # the widget's view was displayed

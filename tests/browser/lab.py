@@ -9,6 +9,7 @@ import os
 import secrets
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -44,9 +45,12 @@ class LabServer:
     root: Path
     runtime_dir: Path
     log: Path
+    ca: Path | None = None
+    """The server's self-signed certificate when it serves HTTPS (what clients should trust)."""
 
     def api(self, path: str) -> Any:
-        response = httpx.get(f"{self.url}{path}", params={"token": self.token}, timeout=10)
+        verify = ssl.create_default_context(cafile=self.ca) if self.ca is not None else True
+        response = httpx.get(f"{self.url}{path}", params={"token": self.token}, timeout=10, verify=verify)
         response.raise_for_status()
         return response.json()
 
@@ -122,9 +126,16 @@ class KernelProbe:
 
 @contextlib.contextmanager
 def jupyter_lab(
-    workdir: Path, env_extra: dict[str, str] | None = None, settings: dict[str, Any] | None = None
+    workdir: Path,
+    env_extra: dict[str, str] | None = None,
+    settings: dict[str, Any] | None = None,
+    tls_hosts: tuple[str, ...] = (),
 ) -> Iterator[LabServer]:
-    """Run JupyterLab on loopback, serving a copy of ``notebooks/``, with isolated config."""
+    """Run JupyterLab on loopback, serving a copy of ``notebooks/``, with isolated config.
+
+    With ``tls_hosts`` it serves HTTPS, with a self-signed certificate for those host names
+    (and 127.0.0.1), as a hub does.
+    """
     root = workdir / "root"
     shutil.copytree(NOTEBOOKS, root / "notebooks")
     dirs = {name: workdir / name for name in ("config", "data", "runtime", "ipython", "settings")}
@@ -147,6 +158,11 @@ def jupyter_lab(
     )
     port, token = free_port(), secrets.token_hex(16)
     log = workdir / "jupyter.log"
+    tls: list[str] = []
+    ca = None
+    if tls_hosts:
+        ca, key = self_signed(workdir, tls_hosts)
+        tls = [f"--ServerApp.certfile={ca}", f"--ServerApp.keyfile={key}"]
     with log.open("w") as out:
         proc = subprocess.Popen(
             [
@@ -165,12 +181,14 @@ def jupyter_lab(
                 # It still listens on 127.0.0.1 only; this lets a test reach it under a host name
                 # mapped to 127.0.0.1 (a stand-in for a hub), which Jupyter refuses by default.
                 "--ServerApp.allow_remote_access=True",
+                *tls,
             ],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    server = LabServer(f"http://127.0.0.1:{port}", token, root, dirs["runtime"], log)
+    scheme = "https" if tls_hosts else "http"
+    server = LabServer(f"{scheme}://127.0.0.1:{port}", token, root, dirs["runtime"], log, ca)
     try:
         _wait_for_server(server, proc)
         yield server
@@ -194,3 +212,37 @@ def _wait_for_server(server: LabServer, proc: subprocess.Popen[bytes], timeout: 
         time.sleep(0.3)
     msg = f"JupyterLab did not start within {timeout} s:\n{server.log.read_text()[-3000:]}"
     raise RuntimeError(msg)
+
+
+def self_signed(folder: Path, hosts: tuple[str, ...]) -> tuple[Path, Path]:
+    """A self-signed certificate (its own CA) for ``hosts`` and 127.0.0.1, and its key, as PEM files."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])])
+    now = datetime.datetime.now(datetime.UTC)
+    names = [x509.DNSName(h) for h in hosts] + [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "tls.crt", folder / "tls.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path

