@@ -13,6 +13,10 @@ if TYPE_CHECKING:
     from .emulator import Emulator
     from .events import EventLog
     from .experiments import experiment, plot_experiment
+    from .recording import Recording, load
+    from .recording.audio_analysis import echo_check
+    from .recording.plot import plot_recording
+    from .replay import replay
     from .tools import Tool
 
 try:

@@ -23,6 +23,9 @@ rm -rf dist .cache/wheelhouse/rt_widget-*.whl  # a stale wheel of ours would hid
 # nbclient and ipykernel: the packaging test runs a shipped notebook in the fresh environment.
 "$PY" -m pip wheel --quiet --wheel-dir .cache/wheelhouse dist/*.whl nbclient ipykernel
 
+step "The documentation site, in strict mode (mkdocs: the guide and the API reference)"
+"$VENV/bin/mkdocs" build --strict --quiet --site-dir .cache/site
+
 step "Lint and types: ruff, mypy, biome, tsc"
 "$VENV/bin/ruff" check .
 "$VENV/bin/ruff" format --check .
