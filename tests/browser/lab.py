@@ -214,6 +214,23 @@ def _wait_for_server(server: LabServer, proc: subprocess.Popen[bytes], timeout: 
     raise RuntimeError(msg)
 
 
+# A notebook cell: every log record in the kernel, at DEBUG, kept in LOGS for inspection.
+KEEP_LOGS = (
+    "import logging\nLOGS = []\nclass Keep(logging.Handler):\n    def emit(self, record):\n"
+    "        LOGS.append(self.format(record))\n"
+    "logging.getLogger().addHandler(Keep()); logging.getLogger().setLevel(logging.DEBUG)"
+)
+
+
+@contextlib.contextmanager
+def lab_with_key(workdir: Path, api_key: str) -> Iterator[LabServer]:
+    """JupyterLab whose server (and so each kernel) has ``api_key`` as OPENAI_API_KEY, and that
+    saves the widgets' state with a notebook: where a leaked key would show."""
+    save_widget_state = {"@jupyter-widgets/jupyterlab-manager/plugin.jupyterlab-settings": {"saveState": True}}
+    with jupyter_lab(workdir, env_extra={"OPENAI_API_KEY": api_key}, settings=save_widget_state) as server:
+        yield server
+
+
 def self_signed(folder: Path, hosts: tuple[str, ...]) -> tuple[Path, Path]:
     """A self-signed certificate (its own CA) for ``hosts`` and 127.0.0.1, and its key, as PEM files."""
     import datetime

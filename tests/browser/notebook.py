@@ -18,9 +18,10 @@ def write_notebook(lab: LabServer, name: str, *cells: str) -> str:
     return f"notebooks/{name}"
 
 
-def open_and_run(page: Page, lab: LabServer, notebook: str) -> KernelProbe:
-    """Open ``notebook``, wait for its kernel, run all cells; return a probe into the kernel."""
-    page.goto(lab.notebook_url(notebook))
+def open_and_run(page: Page, lab: LabServer, notebook: str, url: str | None = None) -> KernelProbe:
+    """Open ``notebook`` (in JupyterLab, or at ``url``: Notebook 7's page), wait for its kernel,
+    run all cells; return a probe into the kernel."""
+    page.goto(url or lab.notebook_url(notebook))
     page.wait_for_function(
         """() => {
             const w = window.jupyterapp?.shell?.currentWidget;

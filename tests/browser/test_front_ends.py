@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import PageLog
 from tests.browser.lab import LabServer
-from tests.browser.notebook import write_notebook
+from tests.browser.notebook import open_and_run, write_notebook
 
 SESSION = "import rt_widget as rt\ns = rt.Realtime(provider='emulator', output_modalities='text', turn_detection=None)"
 
@@ -19,16 +19,7 @@ def test_notebook_7_connects_turns_and_waits(page: Page, lab: LabServer):
     stacks: list[str] = []
     page.on("pageerror", lambda e: stacks.append(e.stack or str(e)))
     path = write_notebook(lab, "notebook7.ipynb", SESSION, "s")
-    page.goto(f"{lab.url}/notebooks/{path}?token={lab.token}")
-    page.wait_for_function(
-        """() => {
-            const w = window.jupyterapp?.shell?.currentWidget;
-            return w?.sessionContext?.session?.kernel?.connectionStatus === "connected"
-                && w.sessionContext.session.kernel.status === "idle";
-        }"""
-    )
-    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-    kernel = lab.kernel_for("notebook7.ipynb")
+    kernel = open_and_run(page, lab, path, url=f"{lab.url}/notebooks/{path}?token={lab.token}")
     try:
         status = page.locator(".rt-status")
         expect(status).to_contain_text("Not connected")

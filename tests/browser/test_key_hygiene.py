@@ -21,16 +21,13 @@ import pytest
 from playwright.sync_api import Page, WebSocket
 
 from tests.browser.conftest import PageLog
-from tests.browser.lab import LabServer, jupyter_lab
+from tests.browser.lab import KEEP_LOGS, LabServer, lab_with_key
 from tests.browser.notebook import open_and_run, write_notebook
 
 SENTINEL = "sk-SENTINEL-" + secrets.token_hex(12)
 
 CELLS = [
-    # Every log record in the kernel, at DEBUG, kept for inspection.
-    "import logging\nLOGS = []\nclass Keep(logging.Handler):\n    def emit(self, record):\n"
-    "        LOGS.append(self.format(record))\n"
-    "logging.getLogger().addHandler(Keep()); logging.getLogger().setLevel(logging.DEBUG)",
+    KEEP_LOGS,
     "import os\nimport rt_widget as rt\nfrom rt_widget.providers import OpenAI\n"
     "emu = rt.Emulator(api_key=os.environ['OPENAI_API_KEY'])\n"
     "TEXT = dict(output_modalities='text', turn_detection=None)",
@@ -59,10 +56,7 @@ CELLS = [
 
 @pytest.fixture(scope="module")
 def sentinel_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
-    save_widget_state = {"@jupyter-widgets/jupyterlab-manager/plugin.jupyterlab-settings": {"saveState": True}}
-    with jupyter_lab(
-        tmp_path_factory.mktemp("sentinel-lab"), env_extra={"OPENAI_API_KEY": SENTINEL}, settings=save_widget_state
-    ) as server:
+    with lab_with_key(tmp_path_factory.mktemp("sentinel-lab"), SENTINEL) as server:
         yield server
 
 

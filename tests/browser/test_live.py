@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.browser.conftest import PageLog
-from tests.browser.lab import LabServer, jupyter_lab
+from tests.browser.lab import KEEP_LOGS, LabServer, lab_with_key
 from tests.browser.notebook import open_and_run, write_notebook
 
 
@@ -52,10 +52,7 @@ def test_a_spoken_turn_on_gpt_live_through_the_widget(browser_saying_hello: Brow
 SENTINEL = "sk-SENTINEL-LIVE-" + secrets.token_hex(12)
 
 LIVE_CELLS = [
-    # Every log record in the kernel, at DEBUG, kept for inspection.
-    "import logging\nLOGS = []\nclass Keep(logging.Handler):\n    def emit(self, record):\n"
-    "        LOGS.append(self.format(record))\n"
-    "logging.getLogger().addHandler(Keep()); logging.getLogger().setLevel(logging.DEBUG)",
+    KEEP_LOGS,
     "import os\nimport rt_widget as rt\nfrom rt_widget.gptlive.delegation import ResponsesDelegation\n"
     "from rt_widget.providers import OpenAI\n"
     "emu = rt.Emulator(api_key=os.environ['OPENAI_API_KEY'])\n"
@@ -75,10 +72,7 @@ LIVE_CELLS = [
 
 @pytest.fixture(scope="module")
 def sentinel_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
-    save_widget_state = {"@jupyter-widgets/jupyterlab-manager/plugin.jupyterlab-settings": {"saveState": True}}
-    with jupyter_lab(
-        tmp_path_factory.mktemp("live-lab"), env_extra={"OPENAI_API_KEY": SENTINEL}, settings=save_widget_state
-    ) as server:
+    with lab_with_key(tmp_path_factory.mktemp("live-lab"), SENTINEL) as server:
         yield server
 
 
