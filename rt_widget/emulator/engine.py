@@ -2,7 +2,8 @@
 
 The engine reads client events and emits server events in the orders the service uses
 (reference/realtime-protocol.md section 4.6). Audio goes to a :class:`Speaker` when there is
-one (WebRTC); transcript deltas are paced to that audio.
+one (WebRTC), or out as ``response.output_audio.delta`` events given :class:`AudioEvents`
+(WebSocket); transcript deltas are paced to that audio.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 from .._checks import clip
 from . import tts
+from .audio_events import CHUNK_MS, AudioEvents, duration_s
 from .conversation import Conversation
 from .ids import new_id
 from .model import Context, FunctionCall, Model, Reply, scripted_model
@@ -47,7 +49,9 @@ class Engine:
     emit:
         Sends one server event (the transport adds ``event_id``).
     speaker:
-        Where spoken replies go; ``None`` for text-only transports.
+        Where spoken replies go: a WebRTC track (:class:`Speaker`, with the
+        ``output_audio_buffer.*`` events), audio events (:class:`AudioEvents`, WebSocket), or
+        ``None`` (no audio: replies are timed as if spoken).
     model:
         The reply function (see :mod:`rt_widget.emulator.model`).
     """
@@ -56,7 +60,7 @@ class Engine:
         self,
         session: dict[str, Any],
         emit: Emit,
-        speaker: Speaker | None = None,
+        speaker: Speaker | AudioEvents | None = None,
         model: Model = scripted_model,
         thinking_s: Callable[[], float] = lambda: 0.0,
     ) -> None:
@@ -79,7 +83,7 @@ class Engine:
         self._playing_id: str | None = None
         self._voice_locked = False
         self._meter = UsageMeter()
-        if speaker is not None:
+        if isinstance(speaker, Speaker):
             speaker.on_drained = self._on_drained
 
     # -- entry point ----------------------------------------------------------------------
@@ -173,6 +177,12 @@ class Engine:
             if key in input_config and input_config[key] is not None:
                 # A new VAD type or transcription model replaces the old object outright.
                 self.session["audio"]["input"][key] = input_config[key]
+        for direction in ("input", "output"):
+            new_format = (audio.get(direction) or {}).get("format")
+            if new_format is not None:  # a G.711 format has no rate to keep from audio/pcm
+                kind = new_format.get("type", self.session["audio"][direction]["format"]["type"])
+                pcm = kind == "audio/pcm"
+                self.session["audio"][direction]["format"] = {"type": kind, "rate": 24000} if pcm else {"type": kind}
         self._emit({"type": "session.updated", "session": self.session})
 
     @property
@@ -233,6 +243,11 @@ class Engine:
         except binascii.Error:
             msg = "Invalid 'audio': expected base64-encoded 16-bit PCM."
             raise ProtocolError("invalid_value", msg, "audio") from None
+        if isinstance(self._speaker, AudioEvents):
+            pcm = self._speaker.decode(pcm, self.session["audio"]["input"]["format"])
+            if self.session["audio"]["input"]["turn_detection"] is not None:
+                self._speaker.hear(pcm)  # the transport's server VAD makes the turns
+                return
         if len(self._input_audio) + len(pcm) > MAX_INPUT_BUFFER_BYTES:
             held = len(self._input_audio) / 2 / INPUT_RATE
             msg = (
@@ -360,11 +375,17 @@ class Engine:
         await task
 
     async def _on_output_audio_buffer_clear(self, event: dict[str, Any]) -> None:
+        if isinstance(self._speaker, AudioEvents):
+            msg = (
+                "Invalid value: 'output_audio_buffer.clear'. It is for WebRTC and SIP sessions; over a "
+                "WebSocket the client plays the audio: stop playback and send conversation.item.truncate."
+            )
+            raise ProtocolError("invalid_value", msg, "type")
         self.clear_output_audio()
 
     def clear_output_audio(self) -> None:
         """Cut the model's voice off and say so (``output_audio_buffer.cleared``)."""
-        if self._speaker is not None:
+        if isinstance(self._speaker, Speaker):
             self._speaker.clear()
         if self._playing_id is not None:
             playing, self._playing_id = self._playing_id, None
@@ -372,9 +393,14 @@ class Engine:
 
     def _speak(self, text: str, voice: str, speed: float) -> Utterance:
         """Speech for ``text``, ready for the speaker (runs in a worker thread)."""
-        assert self._speaker is not None
+        assert isinstance(self._speaker, Speaker)
         speech = tts.speak(text, voice, speed)
         return self._speaker.encode(speech.samples, speech.rate)
+
+    def _speak_chunks(self, text: str, voice: str, speed: float, audio_format: dict[str, Any]) -> list[bytes]:
+        """Speech for ``text`` in the chunks of its ``response.output_audio.delta`` events (worker thread)."""
+        speech = tts.speak(text, voice, speed)
+        return AudioEvents.encode(speech.samples, speech.rate, audio_format)
 
     def _on_drained(self) -> None:
         if self._playing_id is None:
@@ -599,7 +625,9 @@ class Engine:
         delta_type = "response.output_audio_transcript.delta" if audio else "response.output_text.delta"
         words = re.findall(r"\S+\s*", text)
         duration = 0.0
-        if audio and self._speaker is not None:
+        chunks: list[bytes] = []  # the reply's audio, when it goes out in events
+        audio_format = self.session["audio"]["output"]["format"]
+        if audio and isinstance(self._speaker, Speaker):
             # In a thread: synthesis and encoding take tens of ms, which on this loop would hold
             # up every call's audio.
             speech = await tts.off_the_loop(
@@ -614,16 +642,35 @@ class Engine:
             self._playing_id = response_id
             self._voice_locked = True
             self._emit({"type": "output_audio_buffer.started", "response_id": response_id})
+        elif audio and isinstance(self._speaker, AudioEvents):
+            chunks = await tts.off_the_loop(
+                self._speak_chunks,
+                text,
+                voice if isinstance(voice, str) else "alloy",
+                float(self.session["audio"]["output"]["speed"]),
+                audio_format,
+            )
+            duration = duration_s(chunks, audio_format)
+            self._voice_locked = True
         elif audio:
             duration = len(text) * 0.06  # no track (sideband): time as if spoken
             self._voice_locked = True
         loop = asyncio.get_running_loop()
         start = loop.time()
-        # Each word's delta goes out as the word starts playing; like the service, the
-        # response is done before the last word has finished playing.
-        for index, word in enumerate(words):
-            due = start + duration * (index / max(1, len(words)))
-            await self._pause(response_id, max(0.0, due - loop.time()))
+        # Each word's delta goes out as the word starts playing, each audio chunk as it is due
+        # to play; like the service, the response is done before the last word has finished playing.
+        timeline: list[tuple[float, int, str | bytes]] = [
+            (duration * (index / max(1, len(words))), 1, word) for index, word in enumerate(words)
+        ]
+        timeline += [(n * CHUNK_MS / 1000, 0, chunk) for n, chunk in enumerate(chunks)]
+        timeline.sort(key=lambda entry: entry[:2])  # stable: words keep their order
+        for offset, _kind, word in timeline:
+            await self._pause(response_id, max(0.0, start + offset - loop.time()))
+            if isinstance(word, bytes):
+                assert isinstance(self._speaker, AudioEvents)
+                delta = self._speaker.payload(word, audio_format)
+                self._emit({"type": "response.output_audio.delta", **ids, "delta": delta})
+                continue
             self._emit({"type": delta_type, **ids, "delta": word})
             spoken.text += word
             spoken.ms = (loop.time() - start) * 1000 if audio else 0.0

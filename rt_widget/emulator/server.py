@@ -1,17 +1,21 @@
-"""The emulator's HTTP front: REST endpoints and the sideband WebSocket, on aiohttp.
+"""The emulator's HTTP front: REST endpoints and the Realtime WebSockets, on aiohttp.
 
 Routes exist under ``/v1`` (OpenAI) and ``/openai/v1`` (Azure, which also takes an ``api-key``
-header). One :class:`Call` per WebRTC call.
+header). One :class:`Call` per WebRTC call; ``GET /v1/realtime`` is the sideband of a call
+(``?call_id=``) or a session of its own over the WebSocket transport (``?model=``,
+:class:`WebSocketSession`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
+from .._checks import clip
 from ..beta import session_from_beta, session_to_beta
 from .beta_session import validate_beta_session
 from .body import MAX_BODY_BYTES, parse_json, read_form, read_json_object, read_text
@@ -26,6 +30,7 @@ from .replay import Replay
 from .secrets_store import DEFAULT_TTL_S, Secret, SecretStore, check_expires_after, ttl_of
 from .session import default_session, merge
 from .validation import MAX_EVENT_BYTES, SESSION, ProtocolError, missing, validate_object
+from .websocket import WebSocketSession
 
 # Azure's webrtcfilter=on lets only these server events through to the browser.
 AZURE_WEBRTC_FILTER = frozenset(
@@ -47,6 +52,11 @@ BETA_TTL_S = 60  # beta keys lived about a minute
 MAX_CONNECTING_CALLS = 64
 """Calls still negotiating (offer answered, client not connected yet) beyond which offers get 429:
 each holds sockets until it connects or times out (``call.CONNECT_TIMEOUT_S``)."""
+KEY_SUBPROTOCOL = "openai-insecure-api-key."
+"""Browsers cannot set headers on a WebSocket: they send the key as this subprotocol, plus ``realtime``."""
+# The OpenAI form names a Realtime model; Azure's names a deployment, which may have any well-formed name.
+_REALTIME_MODEL = re.compile(r"gpt-realtime([-.][A-Za-z0-9.-]+)?|gpt-4o(-mini)?-realtime-preview(-[0-9-]+)?")
+_DEPLOYMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 class EmulatorApp:
@@ -61,6 +71,7 @@ class EmulatorApp:
         self.faults = faults or Faults()
         self.secrets = SecretStore()
         self.calls: dict[str, Call] = {}
+        self.websockets: set[WebSocketSession] = set()
         self._answering = 0  # offers being answered right now
         self._watchers: set[asyncio.Task[Any]] = set()
         self.app = web.Application(
@@ -70,7 +81,7 @@ class EmulatorApp:
             self.app.router.add_post(f"{prefix}/realtime/client_secrets", self.client_secrets)
             self.app.router.add_post(f"{prefix}/realtime/calls", self.create_call)
             self.app.router.add_post(f"{prefix}/realtime/calls/{{call_id}}/hangup", self.hangup)
-            self.app.router.add_get(f"{prefix}/realtime", self.sideband)
+            self.app.router.add_get(f"{prefix}/realtime", self.realtime_socket)
         LiveRoutes(self, model).mount(self.app.router)
         self.app.router.add_post("/emulator/calls/{call_id}/burst", self.burst)
         self.app.router.add_post("/v1/realtime/sessions", self.beta_sessions)
@@ -98,9 +109,9 @@ class EmulatorApp:
         azure = request.path.startswith("/openai/") and request.headers.get("api-key") == self._api_key
         return azure or self._bearer(request) == self._api_key
 
-    def _ephemeral(self, request: web.Request) -> Secret | None:
-        """The ephemeral key presented, or ``None``; an unknown or expired one is a 401."""
-        token = self._bearer(request)
+    def _ephemeral(self, request: web.Request, token: str | None = None) -> Secret | None:
+        """The ephemeral key presented (bearer, or ``token``), or ``None``; an unknown or expired one is a 401."""
+        token = self._bearer(request) if token is None else token
         if not token.startswith("ek_"):
             return None
         secret = self.secrets.get(token)
@@ -236,6 +247,44 @@ class EmulatorApp:
         await call.close()
         return web.Response(status=200)
 
+    async def realtime_socket(self, request: web.Request) -> web.StreamResponse:
+        """``GET /v1/realtime``: the sideband of a call with ``?call_id=``, else a WebSocket session."""
+        if "call_id" in request.query:
+            return await self.sideband(request)
+        return await self.websocket_session(request)
+
+    async def websocket_session(self, request: web.Request) -> web.StreamResponse:
+        """``GET /v1/realtime?model=...``: a new Realtime session over the WebSocket transport.
+
+        The key is the server's (bearer, Azure's ``api-key`` header, or the browsers'
+        ``openai-insecure-api-key.`` subprotocol) or an ephemeral one, whose session config the
+        session starts with. Every refusal is an HTTP error at the handshake, with no frame.
+        """
+        offered = _key_subprotocol(request)
+        token = self._bearer(request) or offered or ""
+        secret = self._ephemeral(request, token)
+        if secret is None and not (self._standard_key(request) or token == self._api_key):
+            raise invalid_api_key()
+        config = dict(secret.session) if secret else {}
+        model = request.query.get("model") or str(config.get("model") or "")
+        _check_websocket_request(request, model)
+        if self.replay is not None:
+            msg = "This emulator replays a recording, which it plays to WebRTC calls only; connect over WebRTC."
+            raise ApiError(400, msg)
+        ws = web.WebSocketResponse(max_msg_size=MAX_EVENT_BYTES, protocols=("realtime",) if offered else ())
+        if not ws.can_prepare(request).ok:
+            msg = "This URL is the Realtime WebSocket: connect with a WebSocket client (Upgrade: websocket)."
+            raise ApiError(400, msg)
+        await ws.prepare(request)
+        effective = merge(default_session(model), {**config, "model": model})
+        session = WebSocketSession(ws, effective, self._model, self.faults)
+        self.websockets.add(session)
+        try:
+            await session.serve()
+        finally:
+            self.websockets.discard(session)
+        return ws
+
     async def sideband(self, request: web.Request) -> web.StreamResponse:
         """``GET /v1/realtime?call_id=...``: a WebSocket joined to a running call."""
         self._require_standard_key(request)  # handshake: an HTTP error, no frame
@@ -320,6 +369,8 @@ class EmulatorApp:
         for call in list(self.calls.values()):
             await call.close()
         self.calls.clear()
+        for session in list(self.websockets):
+            await session.close(WSCloseCode.GOING_AWAY, b"the emulator is stopping")
 
 
 def _call_not_found() -> ApiError:
@@ -334,6 +385,49 @@ async def _forward(outbox: asyncio.Queue[str], ws: web.WebSocketResponse) -> Non
 async def _close_when(call: Call, ws: web.WebSocketResponse) -> None:
     await call.closed.wait()
     await ws.close()
+
+
+def _key_subprotocol(request: web.Request) -> str | None:
+    """The key a browser sent as the ``openai-insecure-api-key.<key>`` subprotocol, if any."""
+    for protocol in request.headers.get("Sec-WebSocket-Protocol", "").split(","):
+        if protocol.strip().startswith(KEY_SUBPROTOCOL):
+            return protocol.strip().removeprefix(KEY_SUBPROTOCOL)
+    return None
+
+
+def _check_websocket_request(request: web.Request, model: str) -> None:
+    """Refuse (400/404) what the emulator's WebSocket transport does not serve: the error says what to use."""
+    if "api-version" in request.query:
+        msg = (
+            "The GA Realtime WebSocket takes no 'api-version' (Azure's preview form, with 'api-version' and "
+            "'deployment', is not served): connect to /openai/v1/realtime?model=<deployment>."
+        )
+        raise ApiError(400, msg, code="invalid_value", param="api-version")
+    if not model:
+        msg = (
+            "Missing required parameter: 'model'. Connect to /v1/realtime?model=gpt-realtime for a new "
+            "session, or /v1/realtime?call_id=rtc_... to join a WebRTC call."
+        )
+        raise ApiError(400, msg, code="missing_required_parameter", param="model")
+    azure = request.path.startswith("/openai/")
+    if not (_DEPLOYMENT if azure else _REALTIME_MODEL).fullmatch(model):
+        shown = clip(model, 100)
+        hint = (
+            "name a deployment (letters, digits, '.', '_' and '-')"
+            if azure
+            else "use a Realtime model such as 'gpt-realtime' or 'gpt-realtime-mini'"
+        )
+        msg = f"The model '{shown}' does not exist or you do not have access to it; {hint}."
+        raise ApiError(404, msg, code="model_not_found", param="model")
+    if request.query.get("intent") not in (None, "", "realtime"):
+        msg = "The emulator serves conversation sessions over WebSocket; drop the 'intent' query parameter."
+        raise ApiError(400, msg, code="invalid_value", param="intent")
+    if "realtime=v1" in request.headers.get("OpenAI-Beta", ""):
+        msg = (
+            "The emulator speaks the GA Realtime protocol over WebSocket; drop the 'OpenAI-Beta: realtime=v1' "
+            "header (the beta protocol is served over WebRTC only)."
+        )
+        raise ApiError(400, msg, code="invalid_value", param="OpenAI-Beta")
 
 
 def _session_request(value: Any, path: str) -> None:
