@@ -287,8 +287,8 @@ class Realtime(anywidget.AnyWidget):
             "connect() found no view of this widget: the call runs in the browser. Display the widget "
             "(put `s` at the end of a cell) and then press Connect or call connect()."
         )
+        log.warning("%s", error)  # first: whoever sees the error can find the log line too
         self._session.set_state(error=error)
-        log.warning("%s", error)
 
     def hangup(self) -> None:
         """End the current call (same as pressing Hang up)."""
