@@ -67,7 +67,11 @@ export class Session {
 
 	/** The call's state as this page knows it: its own call's, else the kernel's. */
 	get status(): Status {
-		return this.#status ?? this.model.get("status");
+		const kernel = this.model.get("status");
+		// The kernel may end this page's call with an error the page never saw (the sideband heard
+		// the service's session_expired first and asked the page to hang up): the error stands.
+		if (this.#status === "closed" && kernel === "error") return "error";
+		return this.#status ?? kernel;
 	}
 
 	get active(): boolean {
