@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import signal
 import sys
 import threading
@@ -104,6 +103,10 @@ def _run_emulator(host: str, port: int, api_key: str, replay_folder: str | None)
         print(f"rt-widget: cannot listen on {host}:{port}: {reason}.", file=sys.stderr)
         print("Pick another --port, or 0 for a free one; --host defaults to 127.0.0.1.", file=sys.stderr)
         return 2
+    # Ctrl+C (or a SIGTERM) stops it cleanly from now on: one may come as soon as the first line is out.
+    stop = threading.Event()
+    for stopping in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stopping, lambda *_: stop.set())
     for warning in caught:
         print(f"rt-widget: warning: {warning.message}", file=sys.stderr, flush=True)
     print(f"Realtime emulator listening on {server.base_url} (Ctrl+C stops it)", flush=True)
@@ -114,10 +117,7 @@ def _run_emulator(host: str, port: int, api_key: str, replay_folder: str | None)
             f"Every call replays {replay.source}: {len(replay.events)} server events over {replay.duration_s:.1f} s",
             flush=True,
         )
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with contextlib.suppress(KeyboardInterrupt):
-        stop.wait()
+    stop.wait()
     server.stop()
     return 0
 
