@@ -222,6 +222,15 @@ KEEP_LOGS = (
 )
 
 
+def save_with_widgets(page: Any, lab: LabServer, path: str) -> str:
+    """Save the open notebook from the page; its text, checked to hold the widgets' state."""
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    page.wait_for_timeout(1500)
+    saved = (lab.root / path).read_text()
+    assert json.loads(saved)["metadata"]["widgets"]  # widget state was saved with the notebook
+    return saved
+
+
 @contextlib.contextmanager
 def lab_with_key(workdir: Path, api_key: str) -> Iterator[LabServer]:
     """JupyterLab whose server (and so each kernel) has ``api_key`` as OPENAI_API_KEY, and that

@@ -21,7 +21,7 @@ import pytest
 from playwright.sync_api import Page, WebSocket
 
 from tests.browser.conftest import PageLog
-from tests.browser.lab import KEEP_LOGS, LabServer, lab_with_key
+from tests.browser.lab import KEEP_LOGS, LabServer, lab_with_key, save_with_widgets
 from tests.browser.notebook import open_and_run, write_notebook
 
 SENTINEL = "sk-SENTINEL-" + secrets.token_hex(12)
@@ -116,10 +116,7 @@ def test_no_secret_anywhere(page: Page, page_log: PageLog, sentinel_lab: LabServ
         assert len(ephemeral_keys) == 4  # ephemeral, its padded twin, Azure's and the beta mint
         secrets_ = [SENTINEL, *ephemeral_keys]
 
-        page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
-        page.wait_for_timeout(1500)
-        saved = (sentinel_lab.root / path).read_text()
-        assert json.loads(saved)["metadata"]["widgets"]  # widget state was saved with the notebook
+        saved = save_with_widgets(page, sentinel_lab, path)
         places = {
             "saved notebook": saved,
             "page DOM": page.content(),

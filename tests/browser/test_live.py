@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.browser.conftest import PageLog
-from tests.browser.lab import KEEP_LOGS, LabServer, lab_with_key
+from tests.browser.lab import KEEP_LOGS, LabServer, lab_with_key, save_with_widgets
 from tests.browser.notebook import open_and_run, write_notebook
 
 
@@ -116,10 +116,7 @@ def test_a_live_tool_over_the_sideband_with_no_key_in_the_browser(
 
         kernel.execute("s.hangup()")
         kernel.wait_until("s.status == 'closed'")
-        page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
-        page.wait_for_timeout(1500)
-        saved = (sentinel_lab.root / path).read_text()
-        assert json.loads(saved)["metadata"]["widgets"]  # widget state was saved with the notebook
+        saved = save_with_widgets(page, sentinel_lab, path)
         places = {
             "saved notebook": saved,
             "page DOM": page.content(),
