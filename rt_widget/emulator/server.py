@@ -271,13 +271,14 @@ class EmulatorApp:
         if self.replay is not None:
             msg = "This emulator replays a recording, which it plays to WebRTC calls only; connect over WebRTC."
             raise ApiError(400, msg)
+        faults = self.faults  # those in effect when the request came, not when the handshake is done
         ws = web.WebSocketResponse(max_msg_size=MAX_EVENT_BYTES, protocols=("realtime",) if offered else ())
         if not ws.can_prepare(request).ok:
             msg = "This URL is the Realtime WebSocket: connect with a WebSocket client (Upgrade: websocket)."
             raise ApiError(400, msg)
         await ws.prepare(request)
         effective = merge(default_session(model), {**config, "model": model})
-        session = WebSocketSession(ws, effective, self._model, self.faults)
+        session = WebSocketSession(ws, effective, self._model, faults)
         self.websockets.add(session)
         try:
             await session.serve()
