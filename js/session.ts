@@ -111,6 +111,7 @@ export class Session {
 			{
 				onEvent: (direction, event, time) => this.#onEvent(call, direction, event, time),
 				onState: (state, detail) => this.#onState(call, state, detail),
+				onAudioReceiver: (receiver) => this.#prepareRecording(receiver),
 				onRemoteStream: (stream) => {
 					this.#audio.srcObject = stream;
 					this.#record(call, stream);
@@ -258,12 +259,20 @@ export class Session {
 		this.#changed();
 	}
 
-	#record(call: Call, stream: MediaStream): void {
-		if (!this.model.get("record")) return;
+	#prepareRecording(receiver: RTCRtpReceiver): void {
 		this.#stopRecording();
+		if (!this.model.get("record")) return;
 		const segment = randomId();
-		const recorder = new Recorder((chunk) => this.#sendChunk(segment, chunk));
-		this.#recorder = recorder;
+		this.#recorder = new Recorder(
+			(chunk) => this.#sendChunk(segment, chunk),
+			(message) => console.warn(`rt-widget: the model's voice could not be decoded for the recording: ${message}`),
+			receiver,
+		);
+	}
+
+	#record(call: Call, stream: MediaStream): void {
+		const recorder = this.#recorder;
+		if (recorder === null) return;
 		recorder.start(call.microphone, stream).catch((err: unknown) => {
 			if (this.#recorder === recorder) this.#recorder = null;
 			this.#setError(`The call could not be recorded: ${err instanceof Error ? err.message : String(err)}`);
@@ -276,7 +285,15 @@ export class Session {
 		const payload = new Uint8Array(4 * samples);
 		payload.set(new Uint8Array(chunk.mic.buffer, chunk.mic.byteOffset, 2 * samples), 0);
 		payload.set(new Uint8Array(chunk.model.buffer, chunk.model.byteOffset, 2 * samples), 2 * samples);
-		const header = { kind: "audio", segment, index: chunk.index, t: chunk.t, rate: RECORDING_RATE, samples } as const;
+		const header = {
+			kind: "audio",
+			segment,
+			index: chunk.index,
+			t: chunk.t,
+			rate: RECORDING_RATE,
+			samples,
+			model_track: chunk.modelTiming,
+		} as const;
 		this.#channel.sendAudio(header, payload.buffer);
 	}
 

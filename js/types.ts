@@ -117,6 +117,8 @@ export type LinkControl = { kind: "ready" } | { kind: "ack"; seq: number };
  * A chunk of a call's recording. It travels with a binary payload: the microphone's `samples`
  * 16-bit little-endian PCM samples, then the model's as many (see js/rtc/recorder.ts).
  */
+export type ModelTiming = "received" | "played";
+
 export interface AudioHeader {
 	kind: "audio";
 	/** One recording of one call: its chunks' indices count from 0. */
@@ -127,6 +129,8 @@ export interface AudioHeader {
 	t: number;
 	rate: number;
 	samples: number;
+	/** The model's voice as it arrived ("received"), or as played after the jitter buffer (a browser that cannot copy its frames). */
+	model_track: ModelTiming;
 }
 
 /** Messages to the kernel (Realtime._on_message in Python). */

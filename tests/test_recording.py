@@ -248,6 +248,16 @@ def test_page_chunks_fill_both_tracks_and_bad_ones_are_dropped_with_a_warning(ca
     assert len(dropped) == len(bad)
 
 
+@pytest.mark.parametrize("model_track", ["received", "played"])
+def test_a_page_that_records_the_voice_as_played_marks_the_model_track(tmp_path, model_track):
+    s = rt.Realtime(provider="emulator", record=True)
+    s._on_message(chunk(0) | {"model_track": model_track})
+    as_played = model_track == "played"
+    assert (s.recording().model.as_played, s.recording().mic.as_played) == (as_played, False)  # while it streams
+    saved = rt.load(s.save(tmp_path / "run"))
+    assert (saved.model.as_played, saved.mic.as_played) == (as_played, False)
+
+
 def test_without_record_page_chunks_are_ignored():
     s = rt.Realtime(provider="emulator")
     s._on_message(chunk(0))

@@ -100,7 +100,7 @@ class Call:
     def event(self, t: float, kind: str, **fields: Any) -> None:
         self.events.append((t, {"type": kind, "event_id": f"event_{len(self.events)}", **fields}))
 
-    def recording(self, *, echo: bool = False) -> Recording:
+    def recording(self, *, echo_delay_s: float | None = None) -> Recording:
         length = max(t + len(a) / RATE for t, a in self.mic + self.model) + 1.0
         rng = np.random.default_rng(7)
         # The mic's clock runs 40 ppm slow and the model track starts later, in chunks: the
@@ -118,9 +118,9 @@ class Call:
             put(model_voice, model, at, audio)
         model.samples[:] = model_voice.astype(np.int16)
         noise = rng.normal(0, 10, mic_n)  # a quiet room: -70 dBFS
-        if echo:  # the speakers into the mic: 120 ms late, 12 dB down, and the room's noise
+        if echo_delay_s is not None:  # the speakers into the mic: late, 12 dB down, and the room's noise
             for at, audio in self.model:
-                put(voice, mic, at + 0.120, audio * 0.25)
+                put(voice, mic, at + echo_delay_s, audio * 0.25)
             noise = rng.normal(0, 100, mic_n)  # -50 dBFS
         mic.samples[:] = np.clip(voice + noise, -32768, 32767).astype(np.int16)
         log = EventLog()
@@ -170,7 +170,7 @@ def clean(truth: Truth) -> Recording:
 
 @pytest.fixture(scope="module")
 def echoing(truth: Truth) -> Recording:
-    return truth.call.recording(echo=True)
+    return truth.call.recording(echo_delay_s=0.120)
 
 
 def test_speech_spans_find_each_utterance(truth: Truth, clean: Recording) -> None:
@@ -228,6 +228,15 @@ def test_echo_check_fires_on_the_models_voice_in_the_mic(echoing: Recording) -> 
     assert 'noise_reduction="near_field"' in report.message
     with pytest.warns(UserWarning, match="headphones"):
         warn_if_echo(echoing)
+
+
+def test_echo_check_fires_on_an_echo_a_browsers_jitter_buffer_delayed(truth: Truth) -> None:
+    # The model track is the voice as received: a listener hears it after the jitter buffer
+    # (0.1-0.3 s), so its echo in the mic comes that much later still.
+    report = echo_check(truth.call.recording(echo_delay_s=0.45))
+    assert report.echo
+    assert report.delay_s == pytest.approx(0.45, abs=0.005)
+    assert report.quick_onsets >= 3
 
 
 def test_echo_check_is_quiet_on_a_clean_recording(clean: Recording) -> None:

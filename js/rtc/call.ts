@@ -18,6 +18,11 @@ export interface CallHandlers {
 	onEvent(direction: Direction, event: RealtimeEvent, time: number): void;
 	onState(state: CallState, detail?: string): void;
 	onRemoteStream(stream: MediaStream): void;
+	/**
+	 * The receiver of the model's voice, before the offer is made: a receiver transform has to
+	 * be set this early (Chromium ignores one set on an offerer's receiver at its track event).
+	 */
+	onAudioReceiver?(receiver: RTCRtpReceiver): void;
 }
 
 /** Transport statistics from RTCPeerConnection.getStats(), flattened (times in seconds). */
@@ -76,6 +81,8 @@ export class Call {
 				}
 			};
 			await this.#addAudio(pc);
+			const audio = pc.getTransceivers()[0];
+			if (audio) this.handlers.onAudioReceiver?.(audio.receiver);
 			this.#openChannel(pc);
 			const offer = await pc.createOffer();
 			await pc.setLocalDescription(offer);

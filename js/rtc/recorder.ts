@@ -2,11 +2,14 @@
 // the model's voice as received, as 16-bit PCM at 24 kHz, in chunks stamped on the events'
 // clock. No DOM: Web Audio only. The chunks go to the kernel, which streams them to disk.
 //
-// One AudioWorklet node takes both streams as its two inputs, so the two tracks are sampled
-// on the same audio clock, sample for sample; each chunk carries the index of its first sample
-// and the wall-clock time it entered the audio graph.
+// An AudioWorklet node samples the microphone; each chunk carries the index of its first
+// sample and the wall-clock time it entered the audio graph. The model's voice for the same
+// samples comes from the frames as they arrived (./received-audio.ts); where the browser cannot
+// copy them, from the worklet's second input, the voice as played (after the jitter buffer).
 
 import { nowMs } from "../clock";
+import type { ModelTiming } from "../types";
+import { canRecordReceivedAudio, ReceivedAudio } from "./received-audio";
 
 /** The recording's rate: the Realtime API's own PCM rate (the model's voice has nothing above 12 kHz). */
 export const RECORDING_RATE = 24_000;
@@ -20,6 +23,7 @@ export interface AudioChunk {
 	t: number;
 	mic: Int16Array;
 	model: Int16Array;
+	modelTiming: ModelTiming;
 }
 
 // The worklet's code is loaded from a Blob URL: the bundle is one file, and a worklet needs a module URL.
@@ -73,10 +77,18 @@ export class Recorder {
 	#context: AudioContext | null = null;
 	#node: AudioWorkletNode | null = null;
 	#mic: MediaStreamAudioSourceNode | null = null;
+	#received: ReceivedAudio | null = null;
 
-	constructor(private readonly onChunk: (chunk: AudioChunk) => void) {}
+	/** Made before the call's offer: from then on, the frames `receiver` gets are copied (./received-audio.ts). */
+	constructor(
+		private readonly onChunk: (chunk: AudioChunk) => void,
+		onError: (message: string) => void,
+		receiver: RTCRtpReceiver,
+	) {
+		if (canRecordReceivedAudio()) this.#received = new ReceivedAudio(receiver, RECORDING_RATE, onError);
+	}
 
-	/** Start recording `model` (the remote stream) and `mic` (null: silence on that track). */
+	/** Start recording the model's voice (the remote stream) and `mic` (null: silence on that track). */
 	async start(mic: MediaStream | null, model: MediaStream): Promise<void> {
 		const context = new AudioContext({ sampleRate: RECORDING_RATE });
 		this.#context = context;
@@ -96,8 +108,8 @@ export class Recorder {
 			processorOptions: { chunk: CHUNK_SAMPLES },
 		});
 		this.#node = node;
-		node.port.onmessage = (e: MessageEvent<WorkletChunk>) => this.#received(context, e.data);
-		context.createMediaStreamSource(model).connect(node, 0, 1);
+		node.port.onmessage = (e: MessageEvent<WorkletChunk>) => this.#chunk(context, e.data);
+		if (this.#received === null) context.createMediaStreamSource(model).connect(node, 0, 1);
 		this.useMicrophone(mic);
 		node.connect(context.destination); // its output is silent; connected so the graph runs it
 		await context.resume();
@@ -122,11 +134,14 @@ export class Recorder {
 		this.#mic = null;
 		// Close once the last chunk had time to come back from the audio thread.
 		if (context) setTimeout(() => void context.close(), 200);
+		this.#received?.stop();
 	}
 
-	#received(context: AudioContext, chunk: WorkletChunk): void {
+	#chunk(context: AudioContext, chunk: WorkletChunk): void {
 		// The chunk entered the graph at context time frame / rate; currentTime is now.
 		const t = nowMs() - (context.currentTime - chunk.frame / context.sampleRate) * 1000;
-		this.onChunk({ index: chunk.index, t, mic: chunk.mic, model: chunk.model });
+		const received = this.#received;
+		const model = received ? received.timeline.take(chunk.index, t, chunk.mic.length) : chunk.model;
+		this.onChunk({ index: chunk.index, t, mic: chunk.mic, model, modelTiming: received ? "received" : "played" });
 	}
 }

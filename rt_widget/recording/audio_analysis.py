@@ -47,8 +47,10 @@ _END_AFTER_S = 0.25
 
 ECHO_CORRELATION = 0.25
 """Normalised cross-correlation of the model's voice in the mic track above which it is echo."""
-ECHO_MAX_LAG_S = 0.5
-QUICK_ONSET_S = 0.3
+# The model track is the voice as it arrived; a listener hears it after the jitter buffer
+# (0.1-0.3 s), then the speaker-to-microphone path adds its own tens of milliseconds.
+ECHO_MAX_LAG_S = 1.0
+QUICK_ONSET_S = 0.6
 """A mic onset this soon after the model's voice starts is the model heard, not the user."""
 QUICK_ONSETS = 3
 QUICK_SHARE = 0.2
@@ -251,7 +253,9 @@ def audio_turns(recording: Recording) -> pd.DataFrame:
         for a turn without one, the last end of voice before the reply.
     ``first_heard``
         The start of the first model voice in the model track after ``speech_ended`` (after
-        the event-based end of input when the mic has none), before the next turn's speech ended.
+        the event-based end of input when the mic has none), before the next turn's speech ended:
+        when the reply reached the listener's device (the track is the voice as received; see
+        :attr:`.Track.as_played`).
     ``silence_s``
         ``first_heard - speech_ended``: the silence the user really waited.
     ``overlap_s``
@@ -373,11 +377,11 @@ class EchoReport:
         What was found and, when ``echo``, what to do.
     correlation:
         Peak normalised cross-correlation of the model's voice against the mic track, at
-        lags 0 to 500 ms (0: none, 1: the mic is the model's voice). NaN without both tracks.
+        lags 0 to 1 s (0: none, 1: the mic is the model's voice). NaN without both tracks.
     delay_s:
         The lag of that peak (the echo's delay), or ``None``.
     quick_onsets:
-        How many times voice started in the mic within 300 ms after the model's voice started.
+        How many times voice started in the mic within 600 ms after the model's voice started.
     model_onsets:
         How many times the model's voice started.
     analysed_s:
@@ -399,7 +403,7 @@ def echo_check(recording: Recording) -> EchoReport:
     Two signs, either of which fires the check:
 
     - the model's voice correlates with the mic track (normalised cross-correlation, by FFT,
-      over the stretches where the model speaks, at lags 0 to 500 ms) above
+      over the stretches where the model speaks, at lags 0 to 1 s) above
       :data:`ECHO_CORRELATION`: its sound came back through the microphone;
     - voice starts in the mic within :data:`QUICK_ONSET_S` after the model's voice starts, at
       least :data:`QUICK_ONSETS` times and for at least a fifth of the model's onsets (an

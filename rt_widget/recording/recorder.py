@@ -58,8 +58,9 @@ class Recorder:
         for name in TRACKS:
             self._pcm[name] = open(self.folder / f"{name}.pcm", "wb", buffering=0)  # noqa: SIM115 (kept open)
             self._anchors[name] = open(self.folder / f"{name}.anchors.jsonl", "wb", buffering=0)  # noqa: SIM115
-        tracks = {name: {"rate": RATE, "file": f"{name}.pcm"} for name in TRACKS}
-        _write_manifest(self.folder, provider, dict(config or {}), tracks)
+        tracks: dict[str, dict[str, Any]] = {name: {"rate": RATE, "file": f"{name}.pcm"} for name in TRACKS}
+        self._manifest = (provider, dict(config or {}), tracks)  # written again when a track learns more
+        _write_manifest(self.folder, *self._manifest)
         self.closed = False
         # A recorder dropped without close() (its session collected, the kernel exiting) still
         # closes its files, and removes its folder if it was a temporary one.
@@ -67,20 +68,29 @@ class Recorder:
         self._finalizer = weakref.finalize(self, _release, files, self.folder if self.temporary else None)
 
     def add(
-        self, track: str, samples: npt.NDArray[np.int16], t: float, index: int | None = None, segment: str = ""
+        self,
+        track: str,
+        samples: npt.NDArray[np.int16],
+        t: float,
+        index: int | None = None,
+        segment: str = "",
+        as_played: bool = False,
     ) -> None:
         """Append a chunk of ``track`` captured from Unix time ``t``.
 
         ``segment`` names one continuous capture (a call, a page's recording of it); ``index``
         is the chunk's first sample within it (``None``: right after the segment's last chunk).
         A new segment is placed by its time from the recording's first chunk, with silence
-        before it.
+        before it. ``as_played`` marks the track as :attr:`.Track.as_played` from then on.
         """
         if track not in self._pcm:
             raise ValueError(f"No track {track!r}: the tracks are {', '.join(TRACKS)}.")
         with self._lock:
             if self.closed:
                 return
+            if as_played and not self._manifest[2][track].get("as_played"):
+                self._manifest[2][track]["as_played"] = True
+                _write_manifest(self.folder, *self._manifest)
             if self._t0 is None:
                 self._t0 = t
             key = (track, segment)

@@ -207,7 +207,7 @@ def _read_track(folder: Path, name: str, entry: Mapping[str, Any]) -> Track:
         anchors = np.asarray(entry.get("anchors") or np.zeros((0, 2)), np.float64).reshape(-1, 2)
     else:  # still being written, or cut short: the raw stream and its anchors
         samples, anchors = read_stream(folder, name)
-    return Track(name, samples, rate, anchors)
+    return Track(name, samples, rate, anchors, as_played=bool(entry.get("as_played", False)))
 
 
 def read_stream(folder: Path, name: str) -> tuple[npt.NDArray[np.int16], npt.NDArray[np.float64]]:
@@ -236,7 +236,8 @@ def _lines(path: Path) -> Iterator[str]:
 
 
 def _track_entry(track: Track, file: str) -> dict[str, Any]:
-    return {"file": file, "rate": track.rate, "samples": len(track.samples), "anchors": track.anchors.tolist()}
+    entry = {"file": file, "rate": track.rate, "samples": len(track.samples), "anchors": track.anchors.tolist()}
+    return entry | ({"as_played": True} if track.as_played else {})
 
 
 def _write_manifest(folder: Path, provider: str | None, config: Mapping[str, Any], tracks: dict[str, Any]) -> None:

@@ -18,7 +18,8 @@ RATE = 24_000
 """The rate rt-widget records at: the Realtime API's own PCM rate (the model's voice has
 nothing above 12 kHz)."""
 TRACKS = ("mic", "model")
-"""Track names: the microphone as sent (silence while muted), and the model's voice as received."""
+"""Track names: the microphone as sent (silence while muted), and the model's voice as received
+(see :attr:`Track.as_played` for the exception)."""
 
 
 @dataclass(frozen=True)
@@ -36,12 +37,17 @@ class Track:
     anchors:
         Shape ``(n, 2)``: a sample index and the Unix time (events' clock) of that sample, in
         increasing order. At least one row when the track has samples.
+    as_played:
+        True for a model track recorded by a browser that cannot copy the frames as they
+        arrive (no ``RTCRtpScriptTransform`` or WebCodecs): it holds the voice as played, after
+        the browser's jitter buffer, 0.1 s or more later than it was received.
     """
 
     name: str
     samples: npt.NDArray[np.int16]
     rate: int
     anchors: npt.NDArray[np.float64]
+    as_played: bool = False
 
     @classmethod
     def empty(cls, name: str, rate: int = RATE) -> Track:

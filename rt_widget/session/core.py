@@ -766,10 +766,12 @@ class Session:
 
     # -- recording -----------------------------------------------------------------------------
 
-    def record(self, track: str, samples: Any, t: float, index: int | None = None, segment: str = "") -> None:
+    def record(
+        self, track: str, samples: Any, t: float, index: int | None = None, segment: str = "", as_played: bool = False
+    ) -> None:
         """Add a chunk of audio to the recording (from a transport); nothing without ``record=True``."""
         if self.recorder is not None:
-            self.recorder.add(track, samples, t, index, segment or self.call_id)
+            self.recorder.add(track, samples, t, index, segment or self.call_id, as_played)
 
     def recording(self) -> Recording:
         """The session so far: its events, both audio tracks (empty without ``record=True``) and settings."""

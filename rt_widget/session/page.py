@@ -144,7 +144,11 @@ class PageTransport:
         self._session.set_state(status=status, error=error, call_id="" if status == "connecting" else None)
 
     def _on_audio(self, msg: Message) -> None:
-        """A chunk of the page's recording: the microphone's samples, then the model's as many."""
+        """A chunk of the page's recording: the microphone's samples, then the model's as many.
+
+        The model's are the voice as received, or as played where the browser cannot copy the
+        frames as they arrive (``model_track: "played"``).
+        """
         buffers = msg.get("buffers")
         samples, index, t = whole(msg.get("samples"), 1, 2**24), whole(msg.get("index"), 0, 2**40), finite(msg.get("t"))
         first = buffers[0] if isinstance(buffers, list | tuple) and len(buffers) == 1 else None
@@ -159,7 +163,8 @@ class PageTransport:
         pcm = np.frombuffer(payload, "<i2")
         try:
             for track, part in (("mic", pcm[:samples]), ("model", pcm[samples:])):
-                self._session.record(track, part, t / 1000, index, segment=f"page-{segment}")
+                played = track == "model" and msg.get("model_track") == "played"
+                self._session.record(track, part, t / 1000, index, f"page-{segment}", played)
         except ValueError as exc:  # an index far past the track's end
             log.warning("A recording chunk from the page was dropped: %s", exc)
 
