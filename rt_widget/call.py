@@ -30,6 +30,8 @@ from .recording import Recording
 from .session.kernel import EPHEMERAL_ERROR, KernelTransport
 from .session.renewal import RENEW_AFTER_S
 
+HANGUP_WAIT_S = 5.0
+"""How long :meth:`Call.hangup` waits for the call to end, beyond a GPT-Live session's close."""
 AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".opus", ".mp3", ".m4a", ".webm", ".aac"})
 """A string ending in one of these is a file to play; any other string is text to speak."""
 
@@ -136,13 +138,27 @@ class Call:
         A GPT-Live session is asked to close first, and ends once the service said so (with
         its final usage), or after ``CLOSE_WAIT_S`` seconds.
         """
-        live = self.session.api == "live" and self.session.status == "connected"
-        since = len(self.session.events)
-        self.session.hangup()
-        if live:  # the service's session.closed ends the call (LiveSession.ingest), or the fallback does
-            with contextlib.suppress(TimeoutError):
-                await self.session.wait_for("session.closed", timeout=CLOSE_WAIT_S + 1, since=since)
-            await asyncio.sleep(0.05)  # the hang-up that follows it replaces the transport's closing
+        loop = asyncio.get_running_loop()
+        ended: asyncio.Future[None] = loop.create_future()
+
+        def end() -> None:
+            if not ended.done():
+                ended.set_result(None)
+
+        def watch(changes: dict[str, Any]) -> None:
+            if changes.get("status") in ("closed", "error"):
+                loop.call_soon_threadsafe(end)
+
+        self.session.subscribe(watch)
+        connected = self.session.status == "connected"
+        try:
+            self.session.hangup()
+            if connected:
+                with contextlib.suppress(TimeoutError):  # the session's own fallbacks end it sooner
+                    await asyncio.wait_for(ended, CLOSE_WAIT_S + HANGUP_WAIT_S)
+        finally:
+            self.session.unsubscribe(watch)
+        # The transport's hang-up has begun by now (a session ends its call through it).
         await asyncio.wrap_future(self._transport.closing)
 
     def start(self, timeout: float | None = None) -> Call:
