@@ -265,7 +265,7 @@ export class Session {
 		const segment = randomId();
 		this.#recorder = new Recorder(
 			(chunk) => this.#sendChunk(segment, chunk),
-			(message) => console.warn(`rt-widget: the model's voice could not be decoded for the recording: ${message}`),
+			(message) => this.#setError(`The model's voice could not be recorded from here on: ${message}`),
 			receiver,
 		);
 	}
@@ -274,6 +274,7 @@ export class Session {
 		const recorder = this.#recorder;
 		if (recorder === null) return;
 		recorder.start(call.microphone, stream).catch((err: unknown) => {
+			recorder.stop();
 			if (this.#recorder === recorder) this.#recorder = null;
 			this.#setError(`The call could not be recorded: ${err instanceof Error ? err.message : String(err)}`);
 			this.#changed();

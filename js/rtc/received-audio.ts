@@ -25,31 +25,63 @@ const CLOCK_SLACK_MS = 20;
 const MAX_PIECES = 3000;
 
 // Loaded from a Blob URL: the bundle is one file, and a worker needs a URL. It passes every frame
-// on first, so recording never holds up what the user hears.
+// on before anything else, and whatever goes wrong with the copy only stops the copying: the
+// recording must never cost the user the model's voice.
 const workerSource = (rate: number): string => `
 const RATE = ${rate};
 const TICKS_PER_MS = 48; // Opus's RTP clock
+let copying = true;
+let decoder = null;
 let anchor = null;
 const places = [];
-const decoder = new AudioDecoder({
-	output: (audio) => {
-		const t = places.shift();
-		const step = audio.sampleRate / RATE;
-		const all = new Float32Array(audio.numberOfFrames);
-		audio.copyTo(all, { planeIndex: 0, format: "f32-planar" });
-		audio.close();
-		if (t === undefined) return;
-		const pcm = new Int16Array(Math.floor(all.length / step));
-		for (let i = 0; i < pcm.length; i++) {
-			let sum = 0;
-			for (let k = 0; k < step; k++) sum += all[i * step + k];
-			pcm[i] = Math.max(-32768, Math.min(32767, Math.round((sum / step) * 32768)));
+function fail(err) {
+	if (copying) self.postMessage({ error: String(err) });
+	copying = false;
+}
+onmessage = () => { copying = false; }; // stopped: frames still pass until the call ends
+onrtctransform = async (e) => {
+	const reader = e.transformer.readable.getReader();
+	const writer = e.transformer.writable.getWriter();
+	for (;;) {
+		const { value, done } = await reader.read();
+		if (done) break;
+		let copy = null;
+		if (copying) {
+			try { copy = { meta: value.getMetadata(), data: value.data.slice(0) }; } catch (err) { fail(err); }
 		}
-		self.postMessage({ t, pcm }, [pcm.buffer]);
-	},
-	error: (err) => self.postMessage({ error: String(err) }),
-});
-decoder.configure({ codec: "opus", sampleRate: 48000, numberOfChannels: 1 });
+		await writer.write(value);
+		if (copy) {
+			try { decode(copy.meta, copy.data); } catch (err) { fail(err); }
+		}
+	}
+	self.close(); // the call has ended
+};
+function decode(meta, data) {
+	if (typeof meta.receiveTime !== "number") throw new Error("this browser gives frames no receiveTime");
+	decoder ??= opened();
+	places.push(place(meta));
+	decoder.decode(new EncodedAudioChunk({ type: "key", timestamp: (meta.rtpTimestamp * 1000) / TICKS_PER_MS, data }));
+}
+function opened() {
+	const it = new AudioDecoder({ output: emit, error: fail });
+	it.configure({ codec: "opus", sampleRate: 48000, numberOfChannels: 1 });
+	return it;
+}
+function emit(audio) {
+	const t = places.shift();
+	const step = audio.sampleRate / RATE;
+	const all = new Float32Array(audio.numberOfFrames);
+	audio.copyTo(all, { planeIndex: 0, format: "f32-planar" });
+	audio.close();
+	if (t === undefined || !copying) return;
+	const pcm = new Int16Array(Math.floor(all.length / step));
+	for (let i = 0; i < pcm.length; i++) {
+		let sum = 0;
+		for (let k = 0; k < step; k++) sum += all[i * step + k];
+		pcm[i] = Math.max(-32768, Math.min(32767, Math.round((sum / step) * 32768)));
+	}
+	self.postMessage({ t, pcm }, [pcm.buffer]);
+}
 function place(meta) {
 	const arrived = performance.timeOrigin + meta.receiveTime;
 	if (anchor) {
@@ -59,20 +91,6 @@ function place(meta) {
 	anchor = { rtp: meta.rtpTimestamp, t: arrived };
 	return arrived;
 }
-onrtctransform = async (e) => {
-	const reader = e.transformer.readable.getReader();
-	const writer = e.transformer.writable.getWriter();
-	for (;;) {
-		const { value, done } = await reader.read();
-		if (done) return;
-		const meta = value.getMetadata();
-		const data = value.data.slice(0);
-		await writer.write(value);
-		if (typeof meta.receiveTime !== "number" || decoder.state !== "configured") continue;
-		places.push(place(meta));
-		decoder.decode(new EncodedAudioChunk({ type: "key", timestamp: (meta.rtpTimestamp * 1000) / TICKS_PER_MS, data }));
-	}
-};
 `;
 
 /**
@@ -130,9 +148,9 @@ export class ReceivedAudio {
 		receiver.transform = new RTCRtpScriptTransform(this.#worker);
 	}
 
-	/** Stop at the call's end (the worker passes the receiver's frames on, so not before). */
+	/** Stop copying. The worker goes on passing the receiver's frames until the call ends, then closes. */
 	stop(): void {
-		this.#worker.terminate();
+		this.#worker.postMessage("stop");
 		URL.revokeObjectURL(this.#url);
 	}
 }
