@@ -58,9 +58,9 @@ class Recorder:
         for name in TRACKS:
             self._pcm[name] = open(self.folder / f"{name}.pcm", "wb", buffering=0)  # noqa: SIM115 (kept open)
             self._anchors[name] = open(self.folder / f"{name}.anchors.jsonl", "wb", buffering=0)  # noqa: SIM115
-        tracks: dict[str, dict[str, Any]] = {name: {"rate": RATE, "file": f"{name}.pcm"} for name in TRACKS}
-        self._manifest = (provider, dict(config or {}), tracks)  # written again when a track learns more
-        _write_manifest(self.folder, *self._manifest)
+        self._provider, self._config = provider, dict(config or {})
+        self._tracks: dict[str, dict[str, Any]] = {name: {"rate": RATE, "file": f"{name}.pcm"} for name in TRACKS}
+        _write_manifest(self.folder, self._provider, self._config, self._tracks)
         self.closed = False
         # A recorder dropped without close() (its session collected, the kernel exiting) still
         # closes its files, and removes its folder if it was a temporary one.
@@ -88,9 +88,9 @@ class Recorder:
         with self._lock:
             if self.closed:
                 return
-            if as_played and not self._manifest[2][track].get("as_played"):
-                self._manifest[2][track]["as_played"] = True
-                _write_manifest(self.folder, *self._manifest)
+            if as_played and not self._tracks[track].get("as_played"):  # once: the manifest says so from now on
+                self._tracks[track]["as_played"] = True
+                _write_manifest(self.folder, self._provider, self._config, self._tracks)
             if self._t0 is None:
                 self._t0 = t
             key = (track, segment)

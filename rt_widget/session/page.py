@@ -161,10 +161,10 @@ class PageTransport:
             log.warning("A recording chunk from the page was dropped: %d bytes for %d samples.", len(payload), samples)
             return
         pcm = np.frombuffer(payload, "<i2")
+        played = msg.get("model_track") == "played"
         try:
-            for track, part in (("mic", pcm[:samples]), ("model", pcm[samples:])):
-                played = track == "model" and msg.get("model_track") == "played"
-                self._session.record(track, part, t / 1000, index, f"page-{segment}", played)
+            self._session.record("mic", pcm[:samples], t / 1000, index, f"page-{segment}")
+            self._session.record("model", pcm[samples:], t / 1000, index, f"page-{segment}", played)
         except ValueError as exc:  # an index far past the track's end
             log.warning("A recording chunk from the page was dropped: %s", exc)
 
