@@ -62,6 +62,7 @@ class Speaker(MediaStreamTrack):
         self._start: float | None = None
         self._sent = 0
         self.played_samples = 0
+        """Samples of queued speech played so far (silence not counted)."""
         self.on_drained: Callable[[], None] | None = None
         self.opus: OpusPackets | None = None
         """Set once the call sends Opus: frames then go out as Opus packets."""
@@ -94,6 +95,11 @@ class Speaker(MediaStreamTrack):
         """Drop whatever is still queued (``output_audio_buffer.clear``, barge-in)."""
         self._queue.clear()
 
+    def _drained(self) -> None:
+        # Deferred, so speech queued in between (the next reply) is not reported as played out.
+        if not self._queue and self.on_drained is not None:
+            self.on_drained()
+
     async def recv(self) -> AudioFrame | Packet[Any]:
         """The next 20 ms frame, paced in real time."""
         if self._start is None:
@@ -103,11 +109,13 @@ class Speaker(MediaStreamTrack):
         if wait > 0:
             await asyncio.sleep(wait)
         pts = self._sent - FRAME
-        chunk, encoded = self._queue.popleft() if self._queue else (_SILENCE, None)
-        if len(chunk):
+        if self._queue:
+            chunk, encoded = self._queue.popleft()
             self.played_samples += len(chunk)
-            if not self._queue and self.on_drained is not None:
-                asyncio.get_running_loop().call_soon(self.on_drained)
+            if not self._queue:
+                asyncio.get_running_loop().call_soon(self._drained)
+        else:
+            chunk, encoded = _SILENCE, None
         silent = self._silent()
         if self.opus is not None:
             if encoded is None or silent:
