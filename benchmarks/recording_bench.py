@@ -26,8 +26,14 @@ time, as in a conversation.
    ``rate_limits.updated`` from the emulator, as in ``session_bench.py``), in alternating rounds
    ``rec2``, ``off``, ... (:data:`LATENCY_ROUNDS` of each) on the same page, each on a fresh call
    that has been up for :data:`SETTLE_S` seconds (so the recording is streaming during the burst).
-   Every round is printed, so the noise of a shared machine shows; the cost is the difference of
-   the medians. Targets: at most +1 ms at p50, +5 ms at p99.
+   Every round is printed, so the noise of a shared machine shows. The cost is the median of the
+   paired differences (each recorded round less the unrecorded one after it), with a 95% interval
+   that assumes nothing of their distribution (order statistics of the differences: the sign
+   test's interval for a median). Targets: at most +1 ms at p50, +5 ms at p99.
+
+``--rounds N`` sets the number of latency pairs (default :data:`LATENCY_ROUNDS`); the p99 of a 2 s
+burst swings by tens of ms from round to round here, so a tight interval takes 15 pairs or more.
+``--latency-only`` skips part 1.
 
 The machine's core count and load average (before and after) are printed with the tables: the
 figures are only as quiet as the machine was.
@@ -35,6 +41,8 @@ figures are only as quiet as the machine was.
 
 from __future__ import annotations
 
+import argparse
+import math
 import os
 import statistics
 import sys
@@ -194,10 +202,11 @@ def disk_rounds(kernel: KernelProbe, widget: str, saved: Path) -> list[DiskRound
     return rows
 
 
-def latency_rounds(page: Page, kernel: KernelProbe, emulator: SimpleNamespace) -> list[LatencyRound]:
+def latency_rounds(page: Page, kernel: KernelProbe, emulator: SimpleNamespace, pairs: int) -> list[LatencyRound]:
     """Alternating calls on ``rec2`` and ``off``: p50, p99 and count of one 500/s burst each."""
     rows = []
-    for _ in range(LATENCY_ROUNDS):
+    for n in range(pairs):
+        print(f"latency pair {n + 1}/{pairs}", file=sys.stderr, flush=True)
         for widget in ("rec2", "off"):
             connect(page, kernel, widget)
             rows.append(LatencyRound(widget, *latency(kernel, emulator, RATE)))
@@ -219,15 +228,43 @@ def report(
     print(table(["round", "recording", "events", "p50 ms", "p99 ms"], [
         [i // 2 + 1, "on" if r.recorded else "off", r.events, fmt(r.p50_ms), fmt(r.p99_ms)] for i, r in enumerate(lat)
     ]))  # fmt: skip
-    on50, off50 = (statistics.median(r.p50_ms for r in lat if r.recorded == on) for on in (True, False))
-    on99, off99 = (statistics.median(r.p99_ms for r in lat if r.recorded == on) for on in (True, False))
+    on, off = [r for r in lat if r.recorded], [r for r in lat if not r.recorded]
+    d50 = [a.p50_ms - b.p50_ms for a, b in zip(on, off, strict=True)]
+    d99 = [a.p99_ms - b.p99_ms for a, b in zip(on, off, strict=True)]
     print()
     print(table(["", "p50 ms", "p99 ms"], [
-        ["recording off (median of rounds)", fmt(off50), fmt(off99)],
-        ["recording on (median of rounds)", fmt(on50), fmt(on99)],
-        ["added by recording", f"{on50 - off50:+.2f}", f"{on99 - off99:+.2f}"],
+        ["recording off (median of rounds)", fmt(statistics.median(r.p50_ms for r in off)),
+         fmt(statistics.median(r.p99_ms for r in off))],
+        ["recording on (median of rounds)", fmt(statistics.median(r.p50_ms for r in on)),
+         fmt(statistics.median(r.p99_ms for r in on))],
+        [f"added by recording (median of {len(d50)} paired differences)", f"{statistics.median(d50):+.2f}",
+         f"{statistics.median(d99):+.2f}"],
+        ["95% interval of that median", interval(d50), interval(d99)],
         ["target", "<= +1", "<= +5"],
     ]))  # fmt: skip
+    if cpu:
+        report_cpu_and_disk(cpu, disk)
+
+
+def interval(differences: list[float], confidence: float = 0.95) -> str:
+    """The distribution-free interval for the median of ``differences`` (order statistics, sign test).
+
+    With n values, the k-th smallest and k-th largest bound the median with probability
+    1 - 2 P(Binomial(n, 1/2) < k); k is the largest that keeps that at ``confidence`` or more.
+    """
+    n = len(differences)
+    ordered = sorted(differences)
+    k = 0
+    while k + 1 <= n // 2 and 1 - 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2**n >= confidence:
+        k += 1
+    if k == 0:
+        return f"needs >= 6 pairs (have {n})"
+    covered = 1 - 2 * sum(math.comb(n, i) for i in range(k)) / 2**n
+    return f"{ordered[k - 1]:+.2f} to {ordered[n - k]:+.2f} ({covered:.0%})"
+
+
+def report_cpu_and_disk(cpu: list[CpuRound], disk: list[DiskRound]) -> None:
+    fmt = "{:.2f}".format
 
     print(f"\n### CPU per minute of call ({CALL_S:.0f} s held, a spoken reply every {TURN_EVERY_S:.0f} s)\n")
     print(table(["round", "widget", "recording", "held s", "replies", "browser CPU s/min", "kernel CPU s/min"], [
@@ -251,7 +288,11 @@ def report(
     ]))  # fmt: skip
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--rounds", type=int, default=LATENCY_ROUNDS, help="latency pairs (on, off) to run")
+    parser.add_argument("--latency-only", action="store_true", help="skip the CPU and disk rounds")
+    args = parser.parse_args(argv)
     loads_before = os.getloadavg()
     proc, emulator = external_emulator()
     with tempfile.TemporaryDirectory() as tmpdir, jupyter_lab(Path(tmpdir)) as lab, sync_playwright() as pw:
@@ -265,12 +306,13 @@ def main() -> None:
         kernel_pid = int(kernel.eval("__import__('os').getpid()"))
         time.sleep(5)  # the page's first drawing, out of the first round
 
-        cpu, disk = [], []
-        for widget in ("off", "rec1", "off", "rec2"):
+        cpu: list[CpuRound] = []
+        disk: list[DiskRound] = []
+        for widget in () if args.latency_only else ("off", "rec1", "off", "rec2"):
             cpu.append(cpu_round(page, kernel, widget, kernel_pid))
             if widget != "off":
                 disk += disk_rounds(kernel, widget, lab.root / f"saved_{widget}")
-        lat = latency_rounds(page, kernel, emulator)
+        lat = latency_rounds(page, kernel, emulator, args.rounds)
         kernel.close()
         browser.close()
     proc.terminate()
