@@ -29,8 +29,8 @@ from .providers import Provider
 from .recording import Recording
 from .redaction import protect_logger, redact
 from .session import PageTransport, Session
-from .session.core import Callback, Predicate
 from .session.renewal import RENEW_AFTER_S
+from .session.subscriptions import Callback, Predicate
 from .sideband import SidebandConnection
 from .throttle import Throttle
 

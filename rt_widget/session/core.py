@@ -13,16 +13,12 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
-import contextlib
-import difflib
 import itertools
 import logging
 import os
 import pathlib
-import sys
 import threading
 import time
-import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -47,6 +43,7 @@ from ..redaction import (
 from ..sideband import SidebandConnection
 from ..tools import Tool, as_tools
 from .renewal import RENEW_AFTER_S, Renewal, check_renew
+from .subscriptions import Callback, Predicate, Waiter, check_event_type
 from .transport import Transport
 
 log = protect_logger(logging.getLogger(__name__))  # a provider's traceback may quote its key
@@ -61,8 +58,6 @@ SESSION_EXPIRED = (
 SIDEBAND_JOIN_S = 15.0
 """How long the sideband may take to join a call before it is reported as failed."""
 
-Callback = Callable[[dict[str, Any]], object]
-Predicate = Callable[[dict[str, Any]], object]
 Reply = Callable[[dict[str, Any]], None]
 StateObserver = Callable[[dict[str, Any]], None]
 """Told, with only the fields that changed, when ``status``, ``error``, ``call_id``, ``approvals`` or
@@ -179,7 +174,7 @@ class Session:
         self._lock = threading.Lock()
         self._sideband_lock = threading.Lock()  # the sideband is swapped by offers and its watcher
         self._callbacks: dict[str, list[Callback]] = {}
-        self._waiters: list[_Waiter] = []
+        self._waiters: list[Waiter] = []
         self._stats: list[dict[str, Any]] = []
         self._budget = budget
         self._spent = 0.0  # USD of every response so far, priced as it is done
@@ -510,7 +505,7 @@ class Session:
         Callbacks run on the thread that brought the event: keep them short and thread-safe.
         An unknown type raises ``ValueError`` (it would never be called).
         """
-        _check_event_type("on()", type_, self.event_types)
+        check_event_type("on()", type_, self.event_types)
         if not callable(callback):
             raise TypeError(f"on() needs a callable; got {callback!r}.")
         with self._lock:
@@ -518,7 +513,7 @@ class Session:
 
     def off(self, type_: str, callback: Callback | None = None) -> None:
         """Remove one callback for ``type_``, or all of them (nothing happens if none is there)."""
-        _check_event_type("off()", type_, self.event_types)
+        check_event_type("off()", type_, self.event_types)
         if callback is not None and not callable(callback):
             raise TypeError(f"off() takes the callback given to on(), or None for all; got {callback!r}.")
         with self._lock:
@@ -555,7 +550,7 @@ class Session:
         TimeoutError
             If no such event came within ``timeout`` seconds.
         """
-        _check_event_type("wait_for()", type_, self.event_types)
+        check_event_type("wait_for()", type_, self.event_types)
         seconds = None if timeout is None else finite(timeout)
         if timeout is not None and (seconds is None or seconds <= 0):
             raise ValueError(f"timeout={timeout!r} is not valid: use a number of seconds above 0, or None.")
@@ -566,7 +561,7 @@ class Session:
         if self._open_sideband() is None and not (self.transport is not None and self.transport.direct()):
             raise RuntimeError(self._no_direct_path())
         loop = asyncio.get_running_loop()
-        waiter = _Waiter(type_, predicate, loop, loop.create_future())
+        waiter = Waiter(type_, predicate, loop, loop.create_future())
         with self._lock:  # ingest appends under this lock: no event falls between the two
             self._waiters.append(waiter)
             logged = [] if since is None else list(itertools.islice(self.events.rows("type", "event"), since, None))
@@ -926,77 +921,10 @@ class Session:
                 )
 
 
-class _Waiter:
-    """One ``wait_for``: the type it waits for, its predicate, and the future to resolve."""
-
-    def __init__(
-        self,
-        type_: str,
-        predicate: Predicate | None,
-        loop: asyncio.AbstractEventLoop,
-        future: asyncio.Future[dict[str, Any]],
-    ) -> None:
-        self.type, self.predicate, self.loop, self.future = type_, predicate, loop, future
-
-    def offer(self, event: dict[str, Any]) -> bool:
-        """Resolve with ``event`` if it is the one waited for (from any thread); say whether it was."""
-        if self.future.done():
-            return False
-        try:
-            matches, error = self.predicate is None or bool(self.predicate(event)), None
-        except Exception as exc:  # the user's predicate failed: wait_for raises it, as it was
-            matches, error = True, exc
-        if matches:
-            with contextlib.suppress(RuntimeError):  # its loop has closed: nobody waits any more
-                self.loop.call_soon_threadsafe(_settle, self.future, event, error)
-        return matches
-
-
-def _settle(future: asyncio.Future[dict[str, Any]], event: dict[str, Any], exc: Exception | None) -> None:
-    if future.done():
-        return
-    if exc is not None:
-        future.set_exception(exc)
-    else:
-        future.set_result(event)
-
-
 def _expired(event: dict[str, Any]) -> bool:
     """Whether ``event`` is the service's ``session_expired`` error."""
     error = event.get("error")
     return event.get("type") == "error" and isinstance(error, dict) and error.get("code") == "session_expired"
-
-
-def _check_event_type(where: str, type_: Any, known: frozenset[str]) -> None:
-    """Refuse what can never match; warn of a type no known event has (a likely typo).
-
-    Unknown types are only warned about: the service adds event types faster than a release
-    of this list, and a callback for a new one must still work.
-    """
-    if not isinstance(type_, str):
-        raise TypeError(f"{where} needs an event type string such as 'response.done'; got {type_!r}.")
-    if type_ == "*" or type_ in known:
-        return
-    if type_ in beta.BETA_TO_GA_EVENTS:
-        ga = beta.BETA_TO_GA_EVENTS[type_]
-        raise ValueError(f"{type_!r} is a legacy beta name; events are logged under GA names: use {ga!r}.")
-    close = difflib.get_close_matches(type_, sorted(known), n=1)
-    hint = f"did you mean {close[0]!r}?" if close else "see rt_widget.protocol.SERVER_EVENTS, or '*' for every event."
-    warnings.warn(
-        f"{where}: {type_!r} is not an event type rt-widget knows for this API: {hint} "
-        "(It is registered anyway, in case the service has added it.)",
-        UserWarning,
-        stacklevel=_callers_level(),
-    )
-
-
-def _callers_level() -> int:
-    """The ``stacklevel`` of the first caller outside rt_widget (the widget may wrap the session)."""
-    frame = sys._getframe(1)
-    level = 1
-    while frame is not None and str(frame.f_globals.get("__name__", "")).startswith("rt_widget."):
-        frame, level = frame.f_back, level + 1  # type: ignore[assignment]
-    return level
 
 
 def _short(text: str, limit: int = 40) -> str:
