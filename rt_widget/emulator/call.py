@@ -7,6 +7,7 @@ import contextlib
 import dataclasses
 import json
 import logging
+import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -30,11 +31,13 @@ from . import strict_json
 from .engine import Engine
 from .faults import SESSION_EXPIRED, Faults
 from .ids import new_id
+from .input_clock import InputClock
 from .listener import Listener, to_mono_24k
 from .model import Model, scripted_model
 from .replay import Replay, ReplayPlayer
 from .session import default_session, merge
 from .speaker import Speaker
+from .transcription import INPUT_RATE
 from .validation import ProtocolError
 
 logger = logging.getLogger("rt_widget.emulator")
@@ -140,6 +143,9 @@ class Call:
         self._pc.on("connectionstatechange", self._on_state)
         self.speaker = Speaker(silent=lambda: self.faults.silent_audio)
         self._pc.addTrack(self.speaker)
+        self.input_clock = InputClock()
+        """The caller's audio on its own clock: ``input_clock.began_at`` is when the input buffer's
+        time 0 was, on the wall clock (what ``audio_start_ms`` counts from)."""
         self.engine: Engine | None = None
         self.listener: Listener | None = None
         self._player: ReplayPlayer | None = None
@@ -360,7 +366,9 @@ class Call:
         await self.close()
 
     def _on_track(self, track: MediaStreamTrack) -> None:
-        decode_on_loop(self._pc, track)
+        # Each frame as soon as the next is in (aiortc waits for four): the buffer's clock then
+        # follows the caller's, as with the kernel peer.
+        decode_on_loop(self._pc, track, buffered_frames=1)
         self._spawn(self._hear(track))
 
     async def _on_state(self) -> None:
@@ -374,16 +382,21 @@ class Call:
         with contextlib.suppress(MediaStreamError):
             while True:
                 frame = await track.recv()  # read even when unheard: unread frames pile up
-                if not isinstance(frame, AudioFrame) or (self.listener is None and self.protocol is None):
+                if not isinstance(frame, AudioFrame):
+                    continue
+                lost = self.input_clock.place(frame, time.time())
+                if self.listener is None and self.protocol is None:
                     continue
                 samples = frame.to_ndarray().reshape(-1)
                 if samples.dtype.kind == "f":  # planar float decoders: scale to 16-bit
                     samples = samples * 32767
                 pcm = to_mono_24k(samples.astype(np.int16), len(frame.layout.channels))
-                if self.protocol is not None:
-                    self.protocol.hear(pcm)
-                elif self.listener is not None:
-                    self.listener.feed(pcm)
+                silence = np.zeros(len(pcm), np.int16)  # a lost frame is heard as silence, where it was
+                for part in [silence] * round(lost * INPUT_RATE / max(1, len(pcm))) + [pcm]:
+                    if self.protocol is not None:
+                        self.protocol.hear(part)
+                    elif self.listener is not None:
+                        self.listener.feed(part)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
