@@ -26,10 +26,10 @@ def frame(n: int, first_pts: int = 123_456) -> AudioFrame:
 def test_frames_in_a_row_lose_nothing_and_the_start_is_the_earliest_arrival_less_its_rtp_time():
     clock = InputClock()
     assert clock.began_at is None
-    # arrivals: the first is held 30 ms by the network, the third comes exactly on time
+    # frames 1 and 2 arrive the moment they end (at 100.04 and 100.06); 0 and 3 come 10 ms late
     arrivals = [100.050, 100.060, 100.080, 100.110]
     assert [clock.place(frame(n), t) for n, t in enumerate(arrivals)] == [0.0] * 4
-    assert clock.began_at == pytest.approx(100.080 - 2 * 0.020 - 0.020)  # frame 2 ended at its arrival
+    assert clock.began_at == pytest.approx(100.020)  # frame 2's arrival, less its RTP time and length
 
 
 def test_a_lost_frame_is_reported_where_it_was():

@@ -40,4 +40,3 @@ class InputClock:
         lost = 0.0 if self._next is None else start - self._next
         self._next = start + length
         return lost if 0.0 < lost <= MAX_FILL_S else 0.0
-
