@@ -385,18 +385,19 @@ class Call:
                 if not isinstance(frame, AudioFrame):
                     continue
                 lost = self.input_clock.place(frame, time.time())
-                if self.listener is None and self.protocol is None:
+                listener = self.listener.feed if self.listener is not None else None
+                hear = self.protocol.hear if self.protocol is not None else listener
+                if hear is None:  # a replay: nobody listens
                     continue
                 samples = frame.to_ndarray().reshape(-1)
                 if samples.dtype.kind == "f":  # planar float decoders: scale to 16-bit
                     samples = samples * 32767
                 pcm = to_mono_24k(samples.astype(np.int16), len(frame.layout.channels))
-                silence = np.zeros(len(pcm), np.int16)  # a lost frame is heard as silence, where it was
-                for part in [silence] * round(lost * INPUT_RATE / max(1, len(pcm))) + [pcm]:
-                    if self.protocol is not None:
-                        self.protocol.hear(part)
-                    elif self.listener is not None:
-                        self.listener.feed(part)
+                if lost and len(pcm):  # a lost frame is heard as silence, where it was
+                    gap = np.zeros(len(pcm), np.int16)
+                    for _ in range(round(lost * INPUT_RATE / len(pcm))):
+                        hear(gap)
+                hear(pcm)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
