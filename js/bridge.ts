@@ -3,6 +3,7 @@
 import { randomId } from "./ids";
 import type { Channel } from "./kernel-channel";
 import type { Answer } from "./rtc/call";
+import type { SentAnchor } from "./rtc/sent-audio";
 import { postOffer } from "./rtc/signaling";
 import type { BrowserMessage, Direction, KernelMessage, RealtimeEvent, Status, WireEvent } from "./types";
 
@@ -62,6 +63,11 @@ export class EventBatcher {
 /** Tell the kernel which call the browser joined (it may open a sideband to it). */
 export function reportCall(channel: Channel, callId: string): void {
 	post(channel, { kind: "call", call_id: callId });
+}
+
+/** Tell the kernel when the call's sent audio was captured (see ./rtc/sent-audio.ts). */
+export function reportSentAnchor(channel: Channel, callId: string | null, anchor: SentAnchor): void {
+	post(channel, { kind: "sent_anchor", call_id: callId, ms: anchor.ms, t: anchor.t });
 }
 
 /** Tell the kernel how this page's call is (it sets `status` and `error` from this). */

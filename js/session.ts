@@ -3,7 +3,7 @@
 // controls need (active response, turn detection), and carries out their commands.
 
 import type { AnyModel } from "@anywidget/types";
-import { EventBatcher, reportApproval, reportCall, reportState, requestAnswer } from "./bridge";
+import { EventBatcher, reportApproval, reportCall, reportSentAnchor, reportState, requestAnswer } from "./bridge";
 import { nowMs } from "./clock";
 import { randomId } from "./ids";
 import { KernelChannel } from "./kernel-channel";
@@ -111,7 +111,7 @@ export class Session {
 			{
 				onEvent: (direction, event, time) => this.#onEvent(call, direction, event, time),
 				onState: (state, detail) => this.#onState(call, state, detail),
-				onAudioReceiver: (receiver) => this.#prepareRecording(receiver),
+				onAudioTransceiver: (transceiver) => this.#prepareRecording(call, transceiver),
 				onRemoteStream: (stream) => {
 					this.#audio.srcObject = stream;
 					this.#record(call, stream);
@@ -259,14 +259,16 @@ export class Session {
 		this.#changed();
 	}
 
-	#prepareRecording(receiver: RTCRtpReceiver): void {
+	#prepareRecording(call: Call, transceiver: RTCRtpTransceiver): void {
 		this.#stopRecording();
 		if (!this.model.get("record")) return;
 		const segment = randomId();
 		this.#recorder = new Recorder(
 			(chunk) => this.#sendChunk(segment, chunk),
-			(message) => this.#setError(`The model's voice could not be recorded from here on: ${message}`),
-			receiver,
+			// The first frame goes out once the call is connected: its id is known by then.
+			(anchor) => reportSentAnchor(this.#channel, call.callId, anchor),
+			(message) => this.#setError(message),
+			transceiver,
 		);
 	}
 

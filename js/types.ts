@@ -145,4 +145,6 @@ export type BrowserMessage =
 	/** This page's call changed state (no `status`: only an error to show). */
 	| { kind: "state"; status?: Status; error: string }
 	| { kind: "approval"; call_id: string; approved: boolean }
-	| { kind: "stats"; call_id: string | null; t: number; stats: TransportStats };
+	| { kind: "stats"; call_id: string | null; t: number; stats: TransportStats }
+	/** `ms` of the call's sent audio (the service's input buffer time) were captured at `t` (epoch ms). */
+	| { kind: "sent_anchor"; call_id: string | null; ms: number; t: number };

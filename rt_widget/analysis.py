@@ -323,7 +323,8 @@ def turns(log: EventLog | Recording) -> pd.DataFrame:
 
     Given a recording with audio, the figures its tracks show are added (see
     :func:`rt_widget.recording.audio_analysis.audio_turns`): ``speech_ended``, ``first_heard``,
-    ``silence_s``, ``overlap_s`` and ``heard_s``.
+    ``silence_s``, ``overlap_s``, ``heard_s``, and where the service's VAD placed the speech,
+    ``vad_start`` and ``vad_end``.
 
     ``latency_s`` is end of user speech (``speech_stopped``; for typed turns, the item's
     creation) to the first model audio (``output_audio_buffer.started``, or the first output

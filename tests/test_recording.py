@@ -77,8 +77,12 @@ def test_the_tracks_are_on_the_events_clock(recorded):
 def test_save_then_load_gives_the_same_events_and_audio_sample_for_sample(recorded):
     live, folder, _ = recorded
     loaded = rt.load(folder)
-    assert sorted(p.name for p in folder.iterdir()) == ["events.jsonl", "mic.flac", "model.flac", "recording.json"]
+    files = ["events.jsonl", "mic.flac", "model.flac", "recording.json", "sent_clock.jsonl"]
+    assert sorted(p.name for p in folder.iterdir()) == files
     assert [r["event"] for r in loaded.events] == [r["event"] for r in live.events]
+    assert loaded.sent_clock.anchors.keys() == live.sent_clock.anchors.keys()
+    for call_id, points in live.sent_clock.anchors.items():
+        np.testing.assert_array_equal(loaded.sent_clock.anchors[call_id], points)
     for name in ("mic", "model"):
         assert np.array_equal(loaded.audio[name].samples, live.audio[name].samples)
         assert np.allclose(loaded.audio[name].anchors, live.audio[name].anchors)
@@ -95,6 +99,21 @@ def test_turns_of_a_recording_have_the_audio_figures(recorded):
     assert turn["speech_ended"] < turn["first_heard"]
     assert turn["heard_s"] > 0.5
     assert not rt.echo_check(rt.load(folder)).echo
+
+
+def test_the_services_speech_times_are_placed_by_when_the_audio_was_sent(recorded):
+    live, _, played = recorded
+    # An anchor a second from the first frame, each at that frame's send time.
+    ((call_id, anchors),) = live.sent_clock.anchors.items()
+    assert call_id == live.events.df["call_id"].iloc[0]
+    assert len(anchors) >= 5
+    assert np.allclose(np.diff(anchors[:, 0]), 1.0)
+    assert anchors[0, 0] == 0
+    assert abs(anchors[0, 1] - float(live.mic.time_at(0))) < 0.001
+    # Where the emulator's VAD heard the phrase (after the 0.8 s of silence), on the mic's clock.
+    (turn,) = rt.turns(live).to_dict("records")
+    assert abs(turn["vad_start"] - onset(live.mic, after=played.started_at)) < 0.05
+    assert abs(turn["vad_end"] - turn["speech_ended"]) < 0.1
 
 
 def test_an_autosaved_recording_can_be_loaded_while_the_call_runs(tmp_path):
@@ -246,6 +265,32 @@ def test_page_chunks_fill_both_tracks_and_bad_ones_are_dropped_with_a_warning(ca
     assert abs(rec.mic.start - 1.7e9) < 1e-3
     dropped = [r for r in caplog.records if "recording chunk" in r.getMessage()]
     assert len(dropped) == len(bad)
+
+
+def test_page_anchors_of_the_sent_audio_are_kept_per_call_and_bad_ones_dropped(caplog):
+    s = rt.Realtime(provider="emulator", record=True)
+    anchor = {"kind": "sent_anchor", "call_id": "rtc_1", "ms": 0, "t": 1.7e12}
+    s._on_message(anchor)
+    s._on_message(anchor | {"ms": 1000, "t": 1.7e12 + 1000.5})
+    s._on_message(anchor | {"call_id": "rtc_2", "t": 1.7e12 + 90_000})
+    bad = [
+        anchor | {"call_id": None},  # sent before the call had an id
+        anchor | {"call_id": ""},
+        anchor | {"ms": -20},
+        anchor | {"ms": "0"},
+        anchor | {"t": float("inf")},
+        {"kind": "sent_anchor"},
+    ]
+    for message in bad:
+        s._on_message(message)
+    clock = s.recording().sent_clock
+    assert clock.time("rtc_1", 1.5) == pytest.approx(1.7e9 + 1.5005)
+    assert clock.time("rtc_2", 0.0) == pytest.approx(1.7e9 + 90)
+    dropped = [r for r in caplog.records if "sent-audio anchor" in r.getMessage()]
+    assert len(dropped) == len(bad)
+    quiet = rt.Realtime(provider="emulator")  # not recording: nothing to place
+    quiet._on_message(anchor)
+    assert quiet.recording().sent_clock.anchors == {}
 
 
 @pytest.mark.parametrize("model_track", ["received", "played"])

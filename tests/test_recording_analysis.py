@@ -27,9 +27,14 @@ from rt_widget.recording.audio_analysis import (
     speech_spans,
     warn_if_echo,
 )
+from rt_widget.recording.sent_clock import SentClock
 from tests.samples import speech
 
 T0 = 1_760_000_000.0  # the recording's start, Unix seconds
+PADDING_MS = 300  # the server VAD's prefix padding: audio_start_ms is this much before the speech
+# The call's sent audio: its buffer time 0 captured 0.1 s before T0; the anchor at 5 s shows
+# the sound card's clock 40 ppm slow against the wall clock.
+SENT = SentClock({"rtc_test": np.array([[0.0, T0 - 0.1], [5.0, T0 + 4.9002]])})
 TOLERANCE_S = 0.030
 AUDIBLE = 100  # a clip's voice runs from its first to its last sample above this (-50 dBFS peak)
 
@@ -58,8 +63,10 @@ class Call:
         end = at + len(audio) / RATE
         self.mic.append((at, audio))
         item = f"item_u{n}"
-        self.event(at + 0.2, "input_audio_buffer.speech_started", item_id=item, audio_start_ms=round(at * 1000))
-        self.event(end + 0.55, "input_audio_buffer.speech_stopped", item_id=item, audio_end_ms=round(end * 1000))
+        self.event(
+            at + 0.2, "input_audio_buffer.speech_started", item_id=item, audio_start_ms=buffer_ms(at) - PADDING_MS
+        )
+        self.event(end + 0.55, "input_audio_buffer.speech_stopped", item_id=item, audio_end_ms=buffer_ms(end))
         self.event(end + 0.57, "input_audio_buffer.committed", item_id=item, previous_item_id=self.previous)
         content = [{"type": "input_audio", "transcript": None}]
         self.event(
@@ -124,9 +131,18 @@ class Call:
             noise = rng.normal(0, 100, mic_n)  # -50 dBFS
         mic.samples[:] = np.clip(voice + noise, -32768, 32767).astype(np.int16)
         log = EventLog()
+        detection = {"type": "server_vad", "prefix_padding_ms": PADDING_MS, "silence_duration_ms": 500}
+        session = {"type": "session.created", "session": {"audio": {"input": {"turn_detection": detection}}}}
+        log.append(session, direction="server", call_id="rtc_test", t_browser=T0)
         for t, event in sorted(self.events, key=lambda pair: pair[0]):
             log.append(event, direction="server", call_id="rtc_test", t_browser=T0 + t)
-        return Recording(log, {"mic": mic, "model": model}, provider="emulator")
+        return Recording(log, {"mic": mic, "model": model}, provider="emulator", sent_clock=SENT)
+
+
+def buffer_ms(at: float) -> int:
+    """Where ``at`` (seconds from T0) lies in the sent audio's buffer, in whole ms as a service counts."""
+    buffer_s = at + 0.1 if at + 0.1 < 5.0 else 5.0 + (at - 4.9002)
+    return round(buffer_s * 1000)
 
 
 def put(line: np.ndarray, track: Track, at: float, audio: np.ndarray) -> None:
@@ -200,6 +216,19 @@ def test_audio_turns_measure_each_turn(truth: Truth, clean: Recording) -> None:
     lengths = [end - start for start, end in truth.replies]
     np.testing.assert_allclose(table["heard_s"], lengths, atol=TOLERANCE_S)
     assert table["heard_s"][1] == pytest.approx(1.5, abs=TOLERANCE_S)  # the story, heard until the cut
+
+
+def test_the_services_vad_times_are_placed_by_the_sent_audios_clock(truth: Truth, clean: Recording) -> None:
+    table = audio_turns(clean)
+    # audio_start_ms + the prefix padding, and audio_end_ms, through the anchor before each.
+    np.testing.assert_allclose(table["vad_start"] - T0, [start for start, _ in truth.said], atol=0.001)
+    np.testing.assert_allclose(table["vad_end"] - T0, [end for _, end in truth.said], atol=0.001)
+    np.testing.assert_allclose(table["vad_end"], table["speech_ended"], atol=TOLERANCE_S)  # the audio agrees
+    assert truth.said[-1][0] > 5.0  # the last turn was placed by the second anchor
+    # No clock for the call (a page that could not read its frames' capture times): NaN.
+    unclocked = audio_turns(Recording(clean.events, clean.audio))
+    assert unclocked[["vad_start", "vad_end"]].isna().all().all()
+    assert unclocked["speech_ended"].notna().all()
 
 
 def test_audio_turns_without_audio_are_nan(clean: Recording) -> None:

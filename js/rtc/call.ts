@@ -19,10 +19,11 @@ export interface CallHandlers {
 	onState(state: CallState, detail?: string): void;
 	onRemoteStream(stream: MediaStream): void;
 	/**
-	 * The receiver of the model's voice, before the offer is made: a receiver transform has to
-	 * be set this early (Chromium ignores one set on an offerer's receiver at its track event).
+	 * The audio transceiver (the microphone's sender, the model voice's receiver), before the
+	 * offer is made: a receiver transform has to be set this early (Chromium ignores one set on
+	 * an offerer's receiver at its track event).
 	 */
-	onAudioReceiver?(receiver: RTCRtpReceiver): void;
+	onAudioTransceiver?(transceiver: RTCRtpTransceiver): void;
 }
 
 /** Transport statistics from RTCPeerConnection.getStats(), flattened (times in seconds). */
@@ -82,7 +83,7 @@ export class Call {
 			};
 			await this.#addAudio(pc);
 			const audio = pc.getTransceivers()[0];
-			if (audio) this.handlers.onAudioReceiver?.(audio.receiver);
+			if (audio) this.handlers.onAudioTransceiver?.(audio);
 			this.#openChannel(pc);
 			const offer = await pc.createOffer();
 			await pc.setLocalDescription(offer);

@@ -10,6 +10,7 @@
 import { nowMs } from "../clock";
 import type { ModelTiming } from "../types";
 import { canRecordReceivedAudio, ReceivedAudio } from "./received-audio";
+import { canClockSentAudio, type SentAnchor, SentClock } from "./sent-audio";
 
 /** The recording's rate: the Realtime API's own PCM rate (the model's voice has nothing above 12 kHz). */
 export const RECORDING_RATE = 24_000;
@@ -78,14 +79,28 @@ export class Recorder {
 	#node: AudioWorkletNode | null = null;
 	#mic: MediaStreamAudioSourceNode | null = null;
 	#received: ReceivedAudio | null = null;
+	#sent: SentClock | null = null;
 
-	/** Made before the call's offer: from then on, the frames `receiver` gets are copied (./received-audio.ts). */
+	/**
+	 * Made before the call's offer: from then on, the frames the audio transceiver receives are
+	 * copied (./received-audio.ts), and those it sends give the sent audio's clock (./sent-audio.ts).
+	 */
 	constructor(
 		private readonly onChunk: (chunk: AudioChunk) => void,
+		onAnchor: (anchor: SentAnchor) => void,
 		onError: (message: string) => void,
-		receiver: RTCRtpReceiver,
+		transceiver: RTCRtpTransceiver,
 	) {
-		if (canRecordReceivedAudio()) this.#received = new ReceivedAudio(receiver, RECORDING_RATE, onError);
+		if (canRecordReceivedAudio()) {
+			this.#received = new ReceivedAudio(transceiver.receiver, RECORDING_RATE, (message) =>
+				onError(`The model's voice could not be recorded from here on: ${message}`),
+			);
+		}
+		if (canClockSentAudio()) {
+			this.#sent = new SentClock(transceiver.sender, onAnchor, (message) =>
+				onError(`The service's speech times cannot be placed on the recording from here on: ${message}`),
+			);
+		}
 	}
 
 	/** Start recording the model's voice (the remote stream) and `mic` (null: silence on that track). */
@@ -135,6 +150,7 @@ export class Recorder {
 		// Close once the last chunk had time to come back from the audio thread.
 		if (context) setTimeout(() => void context.close(), 200);
 		this.#received?.stop();
+		this.#sent?.stop();
 	}
 
 	#chunk(context: AudioContext, chunk: WorkletChunk): void {

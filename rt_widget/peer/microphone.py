@@ -13,7 +13,7 @@ import collections
 import concurrent.futures
 import threading
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any
 
 import numpy as np
@@ -29,6 +29,7 @@ from .clips import RATE, Clip
 FRAME = RATE // 50  # 20 ms, the frame length browsers send
 FRAME_S = FRAME / RATE
 MAX_LAG_S = 0.2
+ANCHOR_EVERY_FRAMES = 50  # a point of the sent audio's clock a second (see on_anchor)
 """A frame this late (the event loop stalled) restarts the clock instead of sending the
 backlog in a burst: what a real microphone's driver does after an overrun."""
 
@@ -92,9 +93,14 @@ class Microphone(MediaStreamTrack):
 
     kind = "audio"
 
-    def __init__(self, on_audio: AudioSink | None = None) -> None:
+    def __init__(
+        self, on_audio: AudioSink | None = None, on_anchor: Callable[[float, float], None] | None = None
+    ) -> None:
         super().__init__()
         self._on_audio = on_audio
+        # Told, once a second, that so many seconds into the sent audio left at this Unix time:
+        # the service's input times (audio_start_ms) count from the first frame (as js/rtc/sent-audio.ts).
+        self._on_anchor = on_anchor
         self._queue_lock = threading.Lock()  # not _lock: pyee's EventEmitter (our base) has one
         self._queue: collections.deque[Playback] = collections.deque()
         self._offset = 0  # samples of the head of the queue already sent
@@ -166,6 +172,8 @@ class Microphone(MediaStreamTrack):
             playback._future.set_result(playback)
         if self._on_audio is not None:  # as sent, silence included, at the recording's rate
             self._on_audio("mic", samples.reshape(-1, RATE // CAPTURE_RATE).mean(axis=1).astype(np.int16), sent_at)
+        if self._on_anchor is not None and self.frames_sent % ANCHOR_EVERY_FRAMES == 0:
+            self._on_anchor(self.frames_sent * FRAME_S, sent_at)
         packet = self._opus.packet(samples, self.frames_sent * FRAME)
         self.frames_sent += 1
         return packet

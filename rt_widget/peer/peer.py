@@ -107,6 +107,12 @@ class KernelPeer:
         Offer 127.0.0.1 as the only ICE candidate: for an emulator bound to loopback.
     capture_limit_s:
         Keep at most this many seconds of the model's voice (``None``: all).
+    on_audio:
+        Called with each piece of audio sent and received (``"mic"`` or ``"model"``, 16-bit
+        samples at 24 kHz, Unix time of the first): what a recording is made of.
+    on_anchor:
+        Called once a second with a point of the sent audio's clock: seconds since its first
+        frame, and the Unix time that audio left (see :mod:`rt_widget.recording.sent_clock`).
 
     Examples
     --------
@@ -124,12 +130,13 @@ class KernelPeer:
         loopback: bool = False,
         capture_limit_s: float | None = DEFAULT_LIMIT_S,
         on_audio: AudioSink | None = None,
+        on_anchor: Callable[[float, float], None] | None = None,
     ) -> None:
         self._ice_servers = ice_servers_from(ice_servers)
         self._on_message = on_message
         self._on_state = on_state
         self._runner = media_loop(loopback)
-        self.microphone = Microphone(on_audio)
+        self.microphone = Microphone(on_audio, on_anchor)
         """The outgoing track (see :meth:`play`)."""
         self.capture = Capture(capture_limit_s, on_audio)
         """The model's voice as received."""

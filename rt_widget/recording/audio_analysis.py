@@ -30,7 +30,10 @@ from .track import Track
 Spans = npt.NDArray[np.float64]
 """Shape ``(n, 2)``: start and end times (events' clock), in order, not overlapping."""
 
-AUDIO_TURN_COLUMNS = ["item_id", "speech_ended", "first_heard", "silence_s", "overlap_s", "heard_s"]
+AUDIO_TURN_COLUMNS = [
+    *("item_id", "speech_ended", "first_heard", "silence_s", "overlap_s", "heard_s"),
+    *("vad_start", "vad_end"),
+]
 
 FLOOR_DB = -60.0
 """The gate never opens below this (dBFS): quieter than any speech a microphone picks up."""
@@ -43,6 +46,7 @@ MARGIN_DB = 12.0
 # it after its silence timeout (0.5 s by default, several seconds with a patient semantic VAD),
 # so the real end lies before it; a little after allows for clock jitter.
 _END_BEFORE_S = 3.0
+DEFAULT_PREFIX_PADDING_MS = 300  # server_vad's, where a session does not say
 _END_AFTER_S = 0.25
 
 ECHO_CORRELATION = 0.25
@@ -265,11 +269,23 @@ def audio_turns(recording: Recording) -> pd.DataFrame:
         Seconds of the reply's voice in the model track, from ``first_heard`` to the end of
         the next turn's speech: for an interrupted reply (status ``cancelled``, or its audio
         cleared), how much was heard before it was cut off; for others, how long it spoke.
+    ``vad_start``, ``vad_end``
+        Where the service's VAD heard the turn's speech begin and end: ``speech_started``'s
+        ``audio_start_ms`` (plus ``prefix_padding_ms``: the service starts the turn's audio
+        that much before the speech) and
+        ``speech_stopped``'s ``audio_end_ms``, counted in the audio the call sent and placed
+        by when that audio was captured (:attr:`.Recording.sent_clock`). Beside ``turn_start``
+        and ``speech_ended`` of the audio, they show how early or late the VAD decided. NaN
+        where the page could not read its sent audio's capture times.
 
     A figure that needs a track with no audio is NaN; so is one the tracks do not show (no
     voice where the turn's speech should be). A reply never heard has ``heard_s`` 0.
     """
-    frame = _measure(check_recording(recording, "audio_turns"))
+    recording = check_recording(recording, "audio_turns")
+    frame = _measure(recording)
+    vad = _vad_times(recording)
+    for i, column in enumerate(("vad_start", "vad_end")):
+        frame[column] = [vad.get(item, (math.nan, math.nan))[i] for item in frame["item_id"]]
     return frame[AUDIO_TURN_COLUMNS]
 
 
@@ -319,6 +335,32 @@ def _measure(recording: Recording) -> pd.DataFrame:
         )
     columns = [*AUDIO_TURN_COLUMNS, "turn_start", "reply_end"]
     return pd.DataFrame(out, columns=columns).astype({c: float for c in columns[1:]})
+
+
+def _vad_times(recording: Recording) -> dict[Any, tuple[float, float]]:
+    """Per user item, where the service's VAD put its speech on the events' clock (see :func:`audio_turns`)."""
+    clock, padding_s = recording.sent_clock, {}
+    found: dict[Any, list[float]] = {}
+    for type_, call_id, event in recording.events.rows("type", "call_id", "event"):
+        if type_ in ("session.created", "session.updated"):
+            padding_s[call_id] = _prefix_padding_s(event.get("session"))
+        elif type_ in ("input_audio_buffer.speech_started", "input_audio_buffer.speech_stopped"):
+            started = type_.endswith("started")
+            ms = finite(event.get("audio_start_ms" if started else "audio_end_ms"))
+            if ms is not None:
+                at = clock.time(call_id, ms / 1000 + (padding_s.get(call_id, 0.0) if started else 0.0))
+                found.setdefault(event.get("item_id"), [math.nan, math.nan])[0 if started else 1] = at
+    return {item: (start, end) for item, (start, end) in found.items()}
+
+
+def _prefix_padding_s(session: Any) -> float:
+    """The ``prefix_padding_ms`` a session's server VAD adds before speech, in seconds (0 for others)."""
+    audio = session.get("audio") if isinstance(session, dict) else None
+    audio_in = audio.get("input") if isinstance(audio, dict) else None
+    detection = audio_in.get("turn_detection") if isinstance(audio_in, dict) else None
+    if not isinstance(detection, dict) or detection.get("type") != "server_vad":
+        return 0.0
+    return (finite(detection.get("prefix_padding_ms", DEFAULT_PREFIX_PADDING_MS)) or 0.0) / 1000
 
 
 def _time(value: Any) -> Any:

@@ -4,7 +4,8 @@ The page (or the kernel peer, for a headless call) hands over chunks of 16-bit P
 :data:`~.track.RATE`, each with the index of its first sample in its track and the time that
 sample was captured. Chunks are written to ``NAME.pcm`` as they come, and an anchor
 ``[index, time]`` goes to ``NAME.anchors.jsonl`` at least once a second, both unbuffered: a
-kernel that dies loses at most the chunk it was writing. :meth:`Recorder.recording` reads the
+kernel that dies loses at most the chunk it was writing. Anchors of the sent audio's clock
+(see :mod:`.sent_clock`) go to ``sent_clock.jsonl`` the same way. :meth:`Recorder.recording` reads the
 folder back; :meth:`~.store.Recording.save` turns it into FLAC.
 
 A chunk that starts past the end of its track (a chunk lost on the way, a page that slept)
@@ -26,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..events import EventLog
+from .sent_clock import FILE as SENT_CLOCK
 from .store import Recording, _write_manifest, load
 from .track import RATE, TRACKS
 
@@ -58,13 +60,14 @@ class Recorder:
         for name in TRACKS:
             self._pcm[name] = open(self.folder / f"{name}.pcm", "wb", buffering=0)  # noqa: SIM115 (kept open)
             self._anchors[name] = open(self.folder / f"{name}.anchors.jsonl", "wb", buffering=0)  # noqa: SIM115
+        self._sent_clock = open(self.folder / SENT_CLOCK, "wb", buffering=0)  # noqa: SIM115 (kept open)
         self._provider, self._config = provider, dict(config or {})
         self._tracks: dict[str, dict[str, Any]] = {name: {"rate": RATE, "file": f"{name}.pcm"} for name in TRACKS}
         _write_manifest(self.folder, self._provider, self._config, self._tracks)
         self.closed = False
         # A recorder dropped without close() (its session collected, the kernel exiting) still
         # closes its files, and removes its folder if it was a temporary one.
-        files = [*self._pcm.values(), *self._anchors.values()]
+        files = [*self._pcm.values(), *self._anchors.values(), self._sent_clock]
         self._finalizer = weakref.finalize(self, _release, files, self.folder if self.temporary else None)
 
     def add(
@@ -119,6 +122,12 @@ class Recorder:
             self._anchored[track] = start
         self._pcm[track].write(np.ascontiguousarray(samples, "<i2").tobytes())
         self._written[track] = start + len(samples)
+
+    def add_sent_anchor(self, call_id: str, buffer_s: float, t: float) -> None:
+        """``buffer_s`` into call ``call_id``'s sent audio was captured at Unix time ``t``."""
+        with self._lock:
+            if not self.closed:
+                self._sent_clock.write(json.dumps([call_id, buffer_s, t]).encode() + b"\n")
 
     def duration_s(self, track: str) -> float:
         """Seconds written to ``track`` so far."""

@@ -8,6 +8,7 @@ Layout of a recording folder::
       events.jsonl      the event log (EventLog.save)
       mic.flac          the microphone as sent, mono 16-bit
       model.flac        the model's voice as received, mono 16-bit
+      sent_clock.jsonl  when the sent audio was captured, per call (see sent_clock.py)
 
 FLAC because it is lossless (a loaded track is sample for sample what was recorded) and
 speech with its silences compresses to about half of raw PCM; PyAV, already needed for
@@ -31,6 +32,8 @@ import numpy as np
 import numpy.typing as npt
 
 from ..events import EventLog
+from .sent_clock import FILE as SENT_CLOCK
+from .sent_clock import SentClock
 from .track import RATE, TRACKS, Track
 
 FORMAT = "rt-widget recording"
@@ -57,6 +60,9 @@ class Recording:
         The session settings as sent (never a key).
     path:
         The folder it was loaded from or last saved to.
+    sent_clock:
+        When each call's sent audio was captured: places the service's ``audio_start_ms`` and
+        ``audio_end_ms`` on the events' clock (empty where the page could not read it).
     """
 
     events: EventLog
@@ -64,6 +70,7 @@ class Recording:
     provider: str | None = None
     config: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+    sent_clock: SentClock = field(default_factory=SentClock)
 
     def __post_init__(self) -> None:
         for name in TRACKS:
@@ -90,6 +97,7 @@ class Recording:
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
         self.events.save(staging / EVENTS)
+        (staging / SENT_CLOCK).write_text("".join(line + "\n" for line in self.sent_clock.lines()), encoding="utf-8")
         tracks = {}
         for name, track in self.audio.items():
             write_flac(staging / f"{name}.flac", track.samples, track.rate)
@@ -161,7 +169,8 @@ def load(path: str | os.PathLike[str]) -> Recording:
     manifest = _read_manifest(folder)
     events = EventLog.load(folder / EVENTS) if (folder / EVENTS).exists() else EventLog()
     audio = {name: _read_track(folder, name, entry) for name, entry in manifest["tracks"].items()}
-    return Recording(events, audio, manifest.get("provider"), manifest.get("config") or {}, folder)
+    sent = SentClock.read(folder / SENT_CLOCK)
+    return Recording(events, audio, manifest.get("provider"), manifest.get("config") or {}, folder, sent)
 
 
 # -- tracks on disk ------------------------------------------------------------------------------

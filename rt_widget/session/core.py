@@ -768,6 +768,15 @@ class Session:
         if self.recorder is not None:
             self.recorder.add(track, samples, t, index, segment or self.call_id, as_played)
 
+    def add_sent_anchor(self, call_id: str, buffer_s: float, t: float) -> None:
+        """``buffer_s`` into call ``call_id``'s sent audio was captured at Unix time ``t`` (from a transport).
+
+        The service's ``audio_start_ms`` and ``audio_end_ms`` count from that audio's start:
+        with these points a recording places them on the events' clock. Nothing without ``record=True``.
+        """
+        if self.recorder is not None:
+            self.recorder.add_sent_anchor(call_id, buffer_s, t)
+
     def recording(self) -> Recording:
         """The session so far: its events, both audio tracks (empty without ``record=True``) and settings."""
         if self.recorder is not None:

@@ -94,18 +94,27 @@ class KernelTransport:
 
     # -- on the peer's loop --------------------------------------------------------------------
 
+    def _sent_anchor(self, buffer_s: float, t: float) -> None:
+        # Audio goes out once the call is connected: its id is known by then.
+        self._session.add_sent_anchor(self._session.call_id, buffer_s, t)
+
     async def _connect(self) -> None:
         if self._peer is not None:
             await self._peer.close()  # one call at a time: a new connect replaces the old one
         self._hanging_up = False
         self._seq = itertools.count()
         self._calls += 1
-        record = None
+        record = anchor = None
         if self._session.recorder is not None:
             segment = f"kernel-call-{self._calls}"  # each call's audio is placed by its own clock
             record = functools.partial(self._session.record, segment=segment)
+            anchor = self._sent_anchor
         peer = KernelPeer(
-            on_message=self._on_message, on_state=self._on_state, loopback=self._loopback, on_audio=record
+            on_message=self._on_message,
+            on_state=self._on_state,
+            loopback=self._loopback,
+            on_audio=record,
+            on_anchor=anchor,
         )
         self._peer, self._capture = peer, peer.capture
         self._session.set_state(status="connecting", error="")

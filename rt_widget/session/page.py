@@ -103,6 +103,8 @@ class PageTransport:
             self._on_audio(msg)
         elif kind == "stats":
             self._on_stats(msg)
+        elif kind == "sent_anchor":
+            self._on_sent_anchor(msg)
 
     def _on_link_request(self, request_id: str) -> None:
         """Tell the page (over the comm, once: never a trait) where and how to join the link."""
@@ -167,6 +169,14 @@ class PageTransport:
             self._session.record("model", pcm[samples:], t / 1000, index, f"page-{segment}", played)
         except ValueError as exc:  # an index far past the track's end
             log.warning("A recording chunk from the page was dropped: %s", exc)
+
+    def _on_sent_anchor(self, msg: Message) -> None:
+        """When the page captured a point of its call's sent audio (the service's input buffer time)."""
+        call_id, ms, t = msg.get("call_id"), finite(msg.get("ms")), finite(msg.get("t"))
+        if not isinstance(call_id, str) or not call_id or ms is None or ms < 0 or t is None:
+            log.warning("A sent-audio anchor from the page without a call id, a buffer time or a time was dropped.")
+            return
+        self._session.add_sent_anchor(call_id, ms / 1000, t / 1000)
 
     def _on_stats(self, msg: Message) -> None:
         """One sample of the browser's transport statistics; fields of the wrong kind are left out."""
