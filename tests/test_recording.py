@@ -273,9 +273,9 @@ def test_page_anchors_of_the_sent_audio_are_kept_per_call_and_bad_ones_dropped(c
     s._on_message(anchor)
     s._on_message(anchor | {"ms": 1000, "t": 1.7e12 + 1000.5})
     s._on_message(anchor | {"call_id": "rtc_2", "t": 1.7e12 + 90_000})
+    s._on_message(anchor | {"call_id": None, "t": 1.7e12 + 30_000})  # a call whose id the page never learnt
     bad = [
-        anchor | {"call_id": None},  # sent before the call had an id
-        anchor | {"call_id": ""},
+        anchor | {"call_id": 7},
         anchor | {"ms": -20},
         anchor | {"ms": "0"},
         anchor | {"t": float("inf")},
@@ -286,6 +286,7 @@ def test_page_anchors_of_the_sent_audio_are_kept_per_call_and_bad_ones_dropped(c
     clock = s.recording().sent_clock
     assert clock.time("rtc_1", 1.5) == pytest.approx(1.7e9 + 1.5005)
     assert clock.time("rtc_2", 0.0) == pytest.approx(1.7e9 + 90)
+    assert clock.time(None, 0.0) == pytest.approx(1.7e9 + 30)  # as its events: no call id
     dropped = [r for r in caplog.records if "sent-audio anchor" in r.getMessage()]
     assert len(dropped) == len(bad)
     quiet = rt.Realtime(provider="emulator")  # not recording: nothing to place

@@ -20,8 +20,9 @@ export function canClockSentAudio(): boolean {
 // clock by parts per million, so over an hour a single anchor would be tens of ms out.
 const ANCHOR_EVERY_FRAMES = 50;
 
-// Loaded from a Blob URL, as ./received-audio.ts's worker. Every frame passes before anything
-// else happens to it, and a failure only stops the anchors: never the user's voice.
+// Loaded from a Blob URL, as ./received-audio.ts's worker. A frame's metadata is read before it
+// is passed on (a written frame belongs to the network), the anchor made after; a failure only
+// stops the anchors, never the user's voice.
 const workerSource = `
 const TICKS_PER_MS = 48; // Opus's RTP clock
 let reporting = true;

@@ -272,11 +272,11 @@ def audio_turns(recording: Recording) -> pd.DataFrame:
     ``vad_start``, ``vad_end``
         Where the service's VAD heard the turn's speech begin and end: ``speech_started``'s
         ``audio_start_ms`` (plus ``prefix_padding_ms``: the service starts the turn's audio
-        that much before the speech) and
-        ``speech_stopped``'s ``audio_end_ms``, counted in the audio the call sent and placed
-        by when that audio was captured (:attr:`.Recording.sent_clock`). Beside ``turn_start``
-        and ``speech_ended`` of the audio, they show how early or late the VAD decided. NaN
-        where the page could not read its sent audio's capture times.
+        that much before the speech) and ``speech_stopped``'s ``audio_end_ms``, counted in
+        the audio the call sent and placed by when that audio was captured
+        (:attr:`.Recording.sent_clock`). Beside ``speech_ended`` and the microphone track's
+        onsets, they show how early or late the VAD decided. NaN where the page could not
+        read its sent audio's capture times.
 
     A figure that needs a track with no audio is NaN; so is one the tracks do not show (no
     voice where the turn's speech should be). A reply never heard has ``heard_s`` 0.

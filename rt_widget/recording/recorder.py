@@ -5,8 +5,8 @@ The page (or the kernel peer, for a headless call) hands over chunks of 16-bit P
 sample was captured. Chunks are written to ``NAME.pcm`` as they come, and an anchor
 ``[index, time]`` goes to ``NAME.anchors.jsonl`` at least once a second, both unbuffered: a
 kernel that dies loses at most the chunk it was writing. Anchors of the sent audio's clock
-(see :mod:`.sent_clock`) go to ``sent_clock.jsonl`` the same way. :meth:`Recorder.recording` reads the
-folder back; :meth:`~.store.Recording.save` turns it into FLAC.
+(see :mod:`.sent_clock`) go to ``sent_clock.jsonl`` the same way. :meth:`Recorder.recording`
+reads the folder back; :meth:`~.store.Recording.save` turns it into FLAC.
 
 A chunk that starts past the end of its track (a chunk lost on the way, a page that slept)
 leaves silence up to its index; one that overlaps what is written loses the overlap.

@@ -171,10 +171,14 @@ class PageTransport:
             log.warning("A recording chunk from the page was dropped: %s", exc)
 
     def _on_sent_anchor(self, msg: Message) -> None:
-        """When the page captured a point of its call's sent audio (the service's input buffer time)."""
-        call_id, ms, t = msg.get("call_id"), finite(msg.get("ms")), finite(msg.get("t"))
-        if not isinstance(call_id, str) or not call_id or ms is None or ms < 0 or t is None:
-            log.warning("A sent-audio anchor from the page without a call id, a buffer time or a time was dropped.")
+        """When the page captured a point of its call's sent audio (the service's input buffer time).
+
+        A call whose id the page never learnt (a direct post whose answer hid it) is kept under
+        ``""``, as its events have no id either.
+        """
+        call_id, ms, t = msg.get("call_id") or "", finite(msg.get("ms")), finite(msg.get("t"))
+        if not isinstance(call_id, str) or ms is None or ms < 0 or t is None:
+            log.warning("A sent-audio anchor from the page without a buffer time or a time was dropped.")
             return
         self._session.add_sent_anchor(call_id, ms / 1000, t / 1000)
 
