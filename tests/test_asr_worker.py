@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -93,3 +96,15 @@ def test_a_child_dying_mid_turn_is_an_oserror_and_the_next_turn_works(weather, m
         assert worker.recognize(weather.samples, weather.rate, ["hello there"]) == "hello there"
     finally:
         worker.stop()
+
+
+def test_the_child_ends_with_the_process_that_started_it_and_leaves_nothing_open():
+    code = "from rt_widget.emulator import asr_worker\nasr_worker.warm_up()\nprint(asr_worker._recognizer._child.pid)"
+    done = subprocess.run(
+        [sys.executable, "-W", "always::ResourceWarning", "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "ResourceWarning" not in done.stderr  # "subprocess ... is still running", unclosed pipes
+    pid = int(done.stdout)
+    status = Path(f"/proc/{pid}/status")
+    assert not status.exists() or "State:\tZ" in status.read_text()  # gone (or only unreaped)

@@ -16,6 +16,7 @@ header (``rate``, ``phrases``) followed by a second frame of 16-bit PCM; the ans
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 import logging
 import struct
@@ -102,6 +103,9 @@ class RecognizerProcess:
 
 
 _recognizer = RecognizerProcess()  # one for every emulator of this process
+# Ended with this process: closing its pipe ends the child, and the Popen is not left to be
+# collected with the child still running (a ResourceWarning, and unclosed pipes, at exit).
+atexit.register(_recognizer.stop)
 
 
 def warm_up() -> None:
