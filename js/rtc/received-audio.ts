@@ -4,6 +4,8 @@
 // later, by a delay that changes with the network; the frames' arrival times are exact.
 // No DOM.
 
+import { FrameWorker } from "./frame-worker";
+
 /** Decoded voice: `pcm` at the recording's rate, its first sample received at `t` (epoch ms). */
 export interface ReceivedPiece {
 	t: number;
@@ -24,39 +26,16 @@ const CLOCK_SLACK_MS = 20;
 // Decoded voice waiting for its chunk is dropped past this many pieces (a minute of 20 ms frames).
 const MAX_PIECES = 3000;
 
-// Loaded from a Blob URL: the bundle is one file, and a worker needs a URL. It passes every frame
-// on before anything else, and whatever goes wrong with the copy only stops the copying: the
-// recording must never cost the user the model's voice.
+// The frame worker's part (./frame-worker.ts): each frame is copied on its way to the jitter
+// buffer, then decoded and placed.
 const workerSource = (rate: number): string => `
 const RATE = ${rate};
 const TICKS_PER_MS = 48; // Opus's RTP clock
-let copying = true;
 let decoder = null;
 let anchor = null;
 const places = [];
-function fail(err) {
-	if (copying) self.postMessage({ error: String(err) });
-	copying = false;
-}
-onmessage = () => { copying = false; }; // stopped: frames still pass until the call ends
-onrtctransform = async (e) => {
-	const reader = e.transformer.readable.getReader();
-	const writer = e.transformer.writable.getWriter();
-	for (;;) {
-		const { value, done } = await reader.read();
-		if (done) break;
-		let copy = null;
-		if (copying) {
-			try { copy = { meta: value.getMetadata(), data: value.data.slice(0) }; } catch (err) { fail(err); }
-		}
-		await writer.write(value);
-		if (copy) {
-			try { decode(copy.meta, copy.data); } catch (err) { fail(err); }
-		}
-	}
-	self.close(); // the call has ended
-};
-function decode(meta, data) {
+function take(frame) { return { meta: frame.getMetadata(), data: frame.data.slice(0) }; }
+function use({ meta, data }) {
 	if (typeof meta.receiveTime !== "number") throw new Error("this browser gives frames no receiveTime");
 	decoder ??= opened();
 	places.push(place(meta));
@@ -73,7 +52,7 @@ function emit(audio) {
 	const all = new Float32Array(audio.numberOfFrames);
 	audio.copyTo(all, { planeIndex: 0, format: "f32-planar" });
 	audio.close();
-	if (t === undefined || !copying) return;
+	if (t === undefined || !taking) return;
 	const pcm = new Int16Array(Math.floor(all.length / step));
 	for (let i = 0; i < pcm.length; i++) {
 		let sum = 0;
@@ -131,26 +110,16 @@ export class ReceivedTimeline {
 
 /** The model's voice as received by `receiver`: its frames decoded in a worker, until stopped. */
 export class ReceivedAudio {
-	readonly #worker: Worker;
-	readonly #url: string;
+	readonly #worker: FrameWorker<ReceivedPiece>;
 	readonly timeline: ReceivedTimeline;
 
 	constructor(receiver: RTCRtpReceiver, rate: number, onError: (message: string) => void) {
 		this.timeline = new ReceivedTimeline(rate);
-		// The URL stays valid while the worker lives: it loads its script after the constructor returns.
-		this.#url = URL.createObjectURL(new Blob([workerSource(rate)], { type: "text/javascript" }));
-		this.#worker = new Worker(this.#url);
-		this.#worker.onerror = (e) => onError(e.message);
-		this.#worker.onmessage = (e: MessageEvent<ReceivedPiece | { error: string }>) => {
-			if ("error" in e.data) onError(e.data.error);
-			else this.timeline.add(e.data);
-		};
-		receiver.transform = new RTCRtpScriptTransform(this.#worker);
+		this.#worker = new FrameWorker(workerSource(rate), receiver, (piece) => this.timeline.add(piece), onError);
 	}
 
 	/** Stop copying. The worker goes on passing the receiver's frames until the call ends, then closes. */
 	stop(): void {
-		this.#worker.postMessage("stop");
-		URL.revokeObjectURL(this.#url);
+		this.#worker.stop();
 	}
 }

@@ -29,9 +29,9 @@ from .clips import RATE, Clip
 FRAME = RATE // 50  # 20 ms, the frame length browsers send
 FRAME_S = FRAME / RATE
 MAX_LAG_S = 0.2
-ANCHOR_EVERY_FRAMES = 50  # a point of the sent audio's clock a second (see on_anchor)
 """A frame this late (the event loop stalled) restarts the clock instead of sending the
 backlog in a burst: what a real microphone's driver does after an overrun."""
+ANCHOR_EVERY_FRAMES = 50  # a point of the sent audio's clock a second (see on_anchor)
 
 
 class PeerClosedError(ConnectionError):

@@ -285,7 +285,7 @@ def audio_turns(recording: Recording) -> pd.DataFrame:
     frame = _measure(recording)
     vad = _vad_times(recording)
     for i, column in enumerate(("vad_start", "vad_end")):
-        frame[column] = [vad.get(item, (math.nan, math.nan))[i] for item in frame["item_id"]]
+        frame[column] = [vad.get(item, [math.nan, math.nan])[i] for item in frame["item_id"]]
     return frame[AUDIO_TURN_COLUMNS]
 
 
@@ -337,7 +337,7 @@ def _measure(recording: Recording) -> pd.DataFrame:
     return pd.DataFrame(out, columns=columns).astype({c: float for c in columns[1:]})
 
 
-def _vad_times(recording: Recording) -> dict[Any, tuple[float, float]]:
+def _vad_times(recording: Recording) -> dict[Any, list[float]]:
     """Per user item, where the service's VAD put its speech on the events' clock (see :func:`audio_turns`)."""
     clock, padding_s = recording.sent_clock, {}
     found: dict[Any, list[float]] = {}
@@ -350,7 +350,7 @@ def _vad_times(recording: Recording) -> dict[Any, tuple[float, float]]:
             if ms is not None:
                 at = clock.time(call_id, ms / 1000 + (padding_s.get(call_id, 0.0) if started else 0.0))
                 found.setdefault(event.get("item_id"), [math.nan, math.nan])[0 if started else 1] = at
-    return {item: (start, end) for item, (start, end) in found.items()}
+    return found
 
 
 def _prefix_padding_s(session: Any) -> float:
